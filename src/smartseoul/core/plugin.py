@@ -1,0 +1,35 @@
+"""What a domain hands to the platform: tables, routers, demo seeding, simulated activity."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import random
+
+    from fastapi import APIRouter
+    from sqlalchemy.orm import Session
+
+    from smartseoul.core.bootstrap import Platform
+    from smartseoul.core.events import Event
+
+
+@dataclass(frozen=True)
+class ActivityGenerator:
+    """Makes one kind of simulated event; ``weight`` is its share of the simulator's rate."""
+
+    name: str
+    weight: float
+    make: Callable[[Platform, random.Random], Awaitable[Event | None]]
+
+
+@dataclass(frozen=True)
+class DomainPlugin:
+    name: str
+    models: tuple[str, ...] = ()
+    routers: Callable[[], list[APIRouter]] = field(default=lambda: [])
+    seed_demo: Callable[[Platform, Session], list[Event]] | None = None
+    generators: Callable[[Platform], list[ActivityGenerator]] = field(default=lambda _platform: [])
+    on_startup: Callable[[Platform], Awaitable[None]] | None = None

@@ -1,0 +1,1 @@
+"""Alembic migrations of every domain, run by ``smartseoul db upgrade``."""

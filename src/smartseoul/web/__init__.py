@@ -1,0 +1,1 @@
+"""The web application: the FastAPI app assembled from each domain's routers, pages and assets."""
