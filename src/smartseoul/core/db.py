@@ -69,12 +69,25 @@ class DatabaseUnavailable(RuntimeError):
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # SQLAlchemy, not the sqlite3 module, decides where transactions begin (see _sqlite_begin);
+    # without this, SAVEPOINTs and transactional DDL silently misbehave.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    """Take the write lock at the start of a transaction.
+
+    A deferred SQLite transaction that reads and then writes fails with SQLITE_BUSY_SNAPSHOT
+    when another connection committed in between, and the busy timeout cannot help; taking the
+    lock up front makes concurrent writers wait their turn instead of failing.
+    """
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -90,6 +103,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         options.update(kwargs)
         engine = create_engine(url, **options)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from shapely import ops
+import numpy as np
+import shapely
 from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
 
@@ -27,16 +28,12 @@ def to_local_metres(geometry: BaseGeometry, lat0: float | None = None) -> BaseGe
     k = math.cos(math.radians(lat0))
     scale = math.pi / 180 * EARTH_RADIUS_M
 
-    def project(x: Any, y: Any, z: Any = None) -> tuple[Any, Any]:
-        return (x * scale * k, _lat_to_y(y) / k)
+    def project(coords: np.ndarray) -> np.ndarray:
+        x = coords[:, 0] * scale * k
+        y = EARTH_RADIUS_M * np.sin(np.radians(coords[:, 1])) / k
+        return np.column_stack([x, y])
 
-    return ops.transform(project, geometry)
-
-
-def _lat_to_y(lat: Any) -> Any:
-    import numpy as np
-
-    return EARTH_RADIUS_M * np.sin(np.radians(lat))
+    return shapely.transform(geometry, project)
 
 
 def area_km2(geometry: BaseGeometry) -> float:
