@@ -73,14 +73,16 @@ async def check_csrf(request: Request) -> None:
         )
 
 
-async def optional_principal(
-    request: Request, platform: Platform = Depends(get_platform), session: Session = Depends(db_session)
-) -> Principal | None:
+async def optional_principal(request: Request, session: Session = Depends(db_session)) -> Principal | None:
+    """Who is asking, if anyone. The transaction is committed here so that a long response
+    (an event stream) holds no database lock, and a refusal stays in the ledger."""
     try:
-        return await _identify(request, platform, session)
+        principal = await _identify(request, request.app.state.platform, session)
     except AuthError as error:
-        record_denial(platform, request, None, error.code)
+        record_denial(session, request, None, error.code)
         raise
+    session.commit()
+    return principal
 
 
 async def _identify(request: Request, platform: Platform, session: Session) -> Principal | None:
@@ -101,18 +103,18 @@ async def _identify(request: Request, platform: Platform, session: Session) -> P
     return principal
 
 
-def record_denial(platform: Platform, request: Request, principal: Principal | None, reason: str) -> None:
-    """Denials go in the ledger even though the request's own transaction is rolled back."""
-    with platform.db.session() as session:
-        audit.record(
-            session,
-            actor=principal.name if principal else "-",
-            action="access.denied",
-            target=f"{request.method} {request.url.path}",
-            outcome="denied",
-            client=client_address(request),
-            reason=reason,
-        )
+def record_denial(session: Session, request: Request, principal: Principal | None, reason: str) -> None:
+    """Write the refusal to the ledger and commit at once: the request itself will be rolled back."""
+    audit.record(
+        session,
+        actor=principal.name if principal else "-",
+        action="access.denied",
+        target=f"{request.method} {request.url.path}",
+        outcome="denied",
+        client=client_address(request),
+        reason=reason,
+    )
+    session.commit()
 
 
 def require(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
@@ -120,7 +122,7 @@ def require(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
 
     async def dependency(
         request: Request,
-        platform: Platform = Depends(get_platform),
+        session: Session = Depends(db_session),
         principal: Principal | None = Depends(optional_principal),
     ) -> Principal:
         if principal is None:
@@ -128,7 +130,7 @@ def require(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
                 401, "Authentication required", "log in or send a bearer token", "unauthenticated"
             )
         if roles and not principal.has_any(*roles):
-            record_denial(platform, request, principal, f"needs one of {', '.join(roles)}")
+            record_denial(session, request, principal, f"needs one of {', '.join(roles)}")
             raise AuthError(403, "Forbidden", f"this needs one of the roles: {', '.join(roles)}", "forbidden")
         return principal
 

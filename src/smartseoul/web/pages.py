@@ -88,7 +88,7 @@ def page_principal(request: Request, session: Session, *roles: str) -> Principal
     if principal is None:
         raise PageRedirect(f"/login?next={quote(request.url.path)}")
     if roles and not principal.has_any(*roles):
-        record_denial(platform, request, principal, f"page needs one of {', '.join(roles)}")
+        record_denial(session, request, principal, f"page needs one of {', '.join(roles)}")
         raise AuthError(
             403, "Forbidden", f"this page needs one of the roles: {', '.join(roles)}", "forbidden"
         )
