@@ -71,15 +71,18 @@ def db_upgrade(revision: str = "head") -> None:
 
 def _seed(platform: Any) -> dict[str, int]:
     from smartseoul.city import service as city
+    from smartseoul.core.events import Event
     from smartseoul.domains import plugins
 
-    events = []
+    events: list[Event] = []
     seeders = [p for p in plugins() if p.seed_demo is not None]
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("loading the demo city", total=len(seeders))
         for plugin in seeders:
+            seeder = plugin.seed_demo
+            assert seeder is not None
             with platform.db.session() as session:
-                events.extend(plugin.seed_demo(platform, session))
+                events.extend(seeder(platform, session))
             progress.advance(task)
     with platform.db.session() as session:
         counts = city.counts(session)
@@ -92,6 +95,13 @@ def _seed(platform: Any) -> dict[str, int]:
 
     asyncio.run(announce())
     return counts
+
+
+def _city_counts(platform: Any) -> dict[str, int]:
+    from smartseoul.city import service as city
+
+    with platform.db.session() as session:
+        return city.counts(session)
 
 
 @seed_app.command("demo")
@@ -251,9 +261,9 @@ def _ensure_demo_users(platform: Any) -> list[tuple[str, str, str, str]]:
     from smartseoul.core import auth
 
     demo = [
-        ("admin", "admin", "Seoul-admin-2015"),
-        ("operator", "operator", "Seoul-operator-2015"),
-        ("auditor", "auditor", "Seoul-auditor-2015"),
+        ("admin", "admin", "Namsan-tower-2015"),
+        ("operator", "operator", "Hangang-bridge-2015"),
+        ("auditor", "auditor", "Gyeongbok-palace-2015"),
     ]
     rows = []
     with platform.db.session() as session:
@@ -280,19 +290,18 @@ def demo(
     settings = _settings()
     platform = _platform(settings)
     upgrade(platform.db.engine)
-    counts = _seed(platform)
+    counts = _city_counts(platform)
+    if counts["districts"] == 0:
+        counts = _seed(platform)
     users = _ensure_demo_users(platform)
-    out.print("demo city loaded: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
-    table = Table(
-        "user",
-        "role",
-        "password",
-        "TOTP secret (add it to an authenticator app)",
-        title="Demo accounts (two-step verification is on)",
+    out.print("demo city: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    out.print(
+        "[bold]Demo accounts[/bold] (two-step verification is on; add the secret to an authenticator app):"
     )
-    for row in users:
-        table.add_row(*row)
-    out.print(table)
+    for username, role, password, secret in users:
+        out.print(
+            f"  {username:<9} role {role:<9} password {password:<22} TOTP secret {secret}", highlight=False
+        )
     out.print("current codes: [bold]smartseoul user otp USERNAME[/bold] (demo accounts only)")
     out.print(f"open http://{host or settings.host}:{port or settings.port}/console")
     _serve(settings, host, port, simulate=True)

@@ -27,7 +27,8 @@ def city_index(platform: Platform) -> service.CityIndex:
         with platform.db.session() as session:
             index = service.CityIndex.from_session(session)
         platform.cache[INDEX_KEY] = index
-    return index  # type: ignore[no-any-return]
+    assert isinstance(index, service.CityIndex)
+    return index
 
 
 def seed_demo(platform: Platform, session: Session) -> list[Event]:

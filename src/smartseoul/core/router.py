@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from smartseoul.core import audit, auth
 from smartseoul.core.auth import AuthError, Principal
 from smartseoul.core.bootstrap import Platform
+from smartseoul.core.db import utcnow
 from smartseoul.core.events import event_types
 from smartseoul.core.models import ROLES, User
 from smartseoul.web.deps import client_address, db_session, get_platform, require
@@ -66,7 +67,7 @@ def user_out(user: User) -> UserOut:
         district_code=user.district_code,
         active=user.active,
         mfa_enabled=user.totp_enabled,
-        locked=bool(user.locked_until and user.locked_until > audit.utcnow()),
+        locked=bool(user.locked_until and user.locked_until > utcnow()),
         created_at=user.created_at,
     )
 

@@ -46,7 +46,7 @@ def create_app(platform: Platform, *, simulate: bool = False) -> FastAPI:
         hub = StreamHub(platform.bus)
         await hub.start()
         app.state.stream_hub = hub
-        simulator_task: asyncio.Task[None] | None = None
+        simulator_task: asyncio.Task[int] | None = None
         if simulate:
             from smartseoul.core.simulate import Simulator
 
@@ -87,9 +87,7 @@ def create_app(platform: Platform, *, simulate: bool = False) -> FastAPI:
 
 def _install_gauges(registry: CollectorRegistry, app: FastAPI, platform: Platform) -> None:
     clients = Gauge("smartseoul_stream_clients", "Open Server-Sent-Event connections", registry=registry)
-    clients.set_function(
-        lambda: len(getattr(app.state, "stream_hub", None).clients) if hasattr(app.state, "stream_hub") else 0
-    )
+    clients.set_function(lambda: len(app.state.stream_hub.clients) if hasattr(app.state, "stream_hub") else 0)
     dead = Gauge("smartseoul_bus_dead_letters", "Events a consumer gave up on", registry=registry)
     dead.set_function(lambda: len(platform.bus.dead_letters))
 

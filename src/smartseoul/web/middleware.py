@@ -143,7 +143,7 @@ class Metrics:
             self.latency.labels(scope["method"], route).observe(time.perf_counter() - start)
 
 
-def _route_of(scope: dict[str, Any]) -> str:
+def _route_of(scope: Scope) -> str:
     route = scope.get("route")
     path = getattr(route, "path", None)
     return str(path) if path else "unmatched"
