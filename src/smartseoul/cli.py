@@ -295,13 +295,9 @@ def demo(
         counts = _seed(platform)
     users = _ensure_demo_users(platform)
     out.print("demo city: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
-    out.print(
-        "[bold]Demo accounts[/bold] (two-step verification is on; add the secret to an authenticator app):"
-    )
+    print("Demo accounts (two-step verification is on; add the secret to an authenticator app):")
     for username, role, password, secret in users:
-        out.print(
-            f"  {username:<9} role {role:<9} password {password:<22} TOTP secret {secret}", highlight=False
-        )
+        print(f"  {username:<9} role {role:<9} password {password:<22} TOTP secret {secret}")
     out.print("current codes: [bold]smartseoul user otp USERNAME[/bold] (demo accounts only)")
     out.print(f"open http://{host or settings.host}:{port or settings.port}/console")
     _serve(settings, host, port, simulate=True)

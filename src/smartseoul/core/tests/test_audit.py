@@ -11,8 +11,10 @@ from smartseoul.core import audit
 
 
 def _fill(db: Session, count: int = 5) -> list[int]:
-    return [audit.record(db, actor="tester", action="location.read", target=f"person:{i}", reason="case 7").id
-            for i in range(count)]
+    return [
+        audit.record(db, actor="tester", action="location.read", target=f"person:{i}", reason="case 7").id
+        for i in range(count)
+    ]
 
 
 def test_rows_chain_onto_each_other(db: Session) -> None:

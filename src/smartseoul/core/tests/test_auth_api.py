@@ -75,7 +75,9 @@ def test_citizens_log_in_with_a_password_only(client: Any, platform: Platform) -
 
 def test_wrong_password_is_refused_and_audited(client: Any, platform: Platform) -> None:
     make_account(platform.db, "han.citizen", ["citizen"])
-    response = client.post("/api/v1/auth/token", data={"username": "han.citizen", "password": "guess-1234567"})
+    response = client.post(
+        "/api/v1/auth/token", data={"username": "han.citizen", "password": "guess-1234567"}
+    )
     _problem(response, 401, "invalid_credentials")
     assert response.headers["www-authenticate"] == "Bearer"
     unknown = client.post("/api/v1/auth/token", data={"username": "nobody", "password": "guess-1234567"})
@@ -144,16 +146,39 @@ def test_the_wrong_role_is_forbidden_and_the_denial_audited(client: Any, platfor
 def test_admin_manages_users_through_the_api(client: Any, platform: Platform) -> None:
     admin = make_account(platform.db, "admin.two", ["admin"])
     headers = _auth(token_for(client, admin))
-    created = client.post("/api/v1/users", headers=headers, json={
-        "username": "new.dispatcher", "password": "a-long-password-1", "roles": ["dispatcher"]})
+    created = client.post(
+        "/api/v1/users",
+        headers=headers,
+        json={"username": "new.dispatcher", "password": "a-long-password-1", "roles": ["dispatcher"]},
+    )
     assert created.status_code == 201
     assert created.json()["mfa_enabled"] is False
-    _problem(client.post("/api/v1/users", headers=headers, json={
-        "username": "new.dispatcher", "password": "a-long-password-1", "roles": ["dispatcher"]}), 422)
-    _problem(client.post("/api/v1/users", headers=headers, json={
-        "username": "weak", "password": "short", "roles": ["citizen"]}), 422, "invalid_input")
-    _problem(client.post("/api/v1/users", headers=headers, json={
-        "username": "bad.role", "password": "a-long-password-1", "roles": ["superuser"]}), 422, "invalid_input")
+    _problem(
+        client.post(
+            "/api/v1/users",
+            headers=headers,
+            json={"username": "new.dispatcher", "password": "a-long-password-1", "roles": ["dispatcher"]},
+        ),
+        422,
+    )
+    _problem(
+        client.post(
+            "/api/v1/users",
+            headers=headers,
+            json={"username": "weak", "password": "short", "roles": ["citizen"]},
+        ),
+        422,
+        "invalid_input",
+    )
+    _problem(
+        client.post(
+            "/api/v1/users",
+            headers=headers,
+            json={"username": "bad.role", "password": "a-long-password-1", "roles": ["superuser"]},
+        ),
+        422,
+        "invalid_input",
+    )
     names = [u["username"] for u in client.get("/api/v1/users", headers=headers).json()]
     assert "new.dispatcher" in names
     assert "weak" not in names
@@ -169,9 +194,13 @@ def test_api_keys_are_stored_hashed_and_can_be_revoked(client: Any, platform: Pl
         stored = session.scalar(select(ApiKey))
         assert stored is not None
         assert secret.split("_", 2)[2] not in (stored.key_hash, stored.prefix)
-    assert client.get("/api/v1/auth/me", headers={"X-API-Key": secret}).json()["name"] == "apikey:school gate 7"
+    assert (
+        client.get("/api/v1/auth/me", headers={"X-API-Key": secret}).json()["name"] == "apikey:school gate 7"
+    )
     assert client.get("/api/v1/auth/me", headers=_auth(secret)).status_code == 200
-    _problem(client.get("/api/v1/auth/me", headers={"X-API-Key": secret[:-3] + "abc"}), 401, "api_key_invalid")
+    _problem(
+        client.get("/api/v1/auth/me", headers={"X-API-Key": secret[:-3] + "abc"}), 401, "api_key_invalid"
+    )
     assert client.delete(f"/api/v1/api-keys/{stored.prefix}", headers=headers).status_code == 204
     _problem(client.get("/api/v1/auth/me", headers={"X-API-Key": secret}), 401, "api_key_invalid")
 
@@ -194,7 +223,9 @@ def test_malformed_and_oversized_bodies_change_nothing(client: Any, platform: Pl
     headers = {**_auth(token_for(client, admin)), "Content-Type": "application/json"}
     with platform.db.session() as session:
         before = session.scalar(select(func.count()).select_from(User))
-    _problem(client.post("/api/v1/users", headers=headers, content=b'{"username": "x",'), 400, "malformed_json")
+    _problem(
+        client.post("/api/v1/users", headers=headers, content=b'{"username": "x",'), 400, "malformed_json"
+    )
     _problem(client.post("/api/v1/users", headers=headers, content=b"[1, 2]"), 422, "validation_failed")
     huge = b'{"username": "' + b"a" * (platform.settings.max_body_bytes + 10) + b'"}'
     _problem(client.post("/api/v1/users", headers=headers, content=huge), 413, "body_too_large")

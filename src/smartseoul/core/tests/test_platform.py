@@ -18,19 +18,29 @@ from smartseoul.core.db import Database
 CLI = [sys.executable, "-m", "smartseoul.cli"]
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("SMARTSEOUL_")}
     full_env.update(env or {})
-    return subprocess.run([*CLI, *args], input=stdin, capture_output=True, text=True, env=full_env,
-                          timeout=120, check=False)
+    return subprocess.run(
+        [*CLI, *args], input=stdin, capture_output=True, text=True, env=full_env, timeout=120, check=False
+    )
 
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("SMARTSEOUL_PORT", "99999"), ("SMARTSEOUL_BUS_URL", "kafka://x"), ("SMARTSEOUL_SECRET_KEY", "short"),
-     ("SMARTSEOUL_LOG_LEVEL", "LOUD"), ("SMARTSEOUL_DATABASE_URL", "mysql://x")],
+    [
+        ("SMARTSEOUL_PORT", "99999"),
+        ("SMARTSEOUL_BUS_URL", "kafka://x"),
+        ("SMARTSEOUL_SECRET_KEY", "short"),
+        ("SMARTSEOUL_LOG_LEVEL", "LOUD"),
+        ("SMARTSEOUL_DATABASE_URL", "mysql://x"),
+    ],
 )
-def test_an_invalid_setting_stops_with_exit_code_2_naming_it(variable: str, value: str, tmp_path: Path) -> None:
+def test_an_invalid_setting_stops_with_exit_code_2_naming_it(
+    variable: str, value: str, tmp_path: Path
+) -> None:
     result = run_cli("config", env={variable: value, "SMARTSEOUL_DATA_DIR": str(tmp_path)})
     assert result.returncode == 2
     assert f"invalid setting {variable}" in result.stderr
@@ -41,19 +51,28 @@ def test_config_lists_every_setting_with_a_description(tmp_path: Path) -> None:
     result = run_cli("config", "--json", env={"SMARTSEOUL_DATA_DIR": str(tmp_path)})
     rows = __import__("json").loads(result.stdout)
     assert all(row["description"] for row in rows)
-    assert {"SMARTSEOUL_DATABASE_URL", "SMARTSEOUL_BUS_URL", "SMARTSEOUL_PORT"} <= {row["variable"] for row in rows}
+    assert {"SMARTSEOUL_DATABASE_URL", "SMARTSEOUL_BUS_URL", "SMARTSEOUL_PORT"} <= {
+        row["variable"] for row in rows
+    }
 
 
 def test_an_unreachable_database_is_one_line_not_a_traceback(tmp_path: Path) -> None:
-    result = run_cli("serve", env={"SMARTSEOUL_DATA_DIR": str(tmp_path),
-                                   "SMARTSEOUL_DATABASE_URL": "postgresql+psycopg://postgres:pw@127.0.0.1:1/none"})
+    result = run_cli(
+        "serve",
+        env={
+            "SMARTSEOUL_DATA_DIR": str(tmp_path),
+            "SMARTSEOUL_DATABASE_URL": "postgresql+psycopg://postgres:pw@127.0.0.1:1/none",
+        },
+    )
     assert result.returncode == 1
     assert "database postgresql+psycopg://postgres:***@127.0.0.1:1/none unreachable" in result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_an_unreachable_bus_is_one_line_not_a_traceback(tmp_path: Path) -> None:
-    result = run_cli("serve", env={"SMARTSEOUL_DATA_DIR": str(tmp_path), "SMARTSEOUL_BUS_URL": "nats://127.0.0.1:1"})
+    result = run_cli(
+        "serve", env={"SMARTSEOUL_DATA_DIR": str(tmp_path), "SMARTSEOUL_BUS_URL": "nats://127.0.0.1:1"}
+    )
     assert result.returncode == 1
     assert "NATS at nats://127.0.0.1:1 unreachable" in result.stderr
     assert "Traceback" not in result.stderr
@@ -62,8 +81,17 @@ def test_an_unreachable_bus_is_one_line_not_a_traceback(tmp_path: Path) -> None:
 def test_cli_migrates_adds_users_and_verifies_the_ledger(tmp_path: Path) -> None:
     env = {"SMARTSEOUL_DATA_DIR": str(tmp_path)}
     assert run_cli("db", "upgrade", env=env).returncode == 0
-    added = run_cli("user", "add", "--username", "kim.admin", "--role", "admin", "--password-stdin",
-                    env=env, stdin="a-long-password-9\n")
+    added = run_cli(
+        "user",
+        "add",
+        "--username",
+        "kim.admin",
+        "--role",
+        "admin",
+        "--password-stdin",
+        env=env,
+        stdin="a-long-password-9\n",
+    )
     assert added.returncode == 0, added.stderr
     assert "two-step verification" in added.stdout
     weak = run_cli("user", "add", "--username", "weak.one", "--role", "citizen", env=env, stdin="short\n")
@@ -115,5 +143,7 @@ def test_the_stream_needs_a_control_room_role(client: Any, platform: Platform) -
     citizen = make_account(platform.db, "citizen.stream", ["citizen"])
     from conftest import token_for
 
-    response = client.get("/api/v1/stream/events", headers={"Authorization": f"Bearer {token_for(client, citizen)}"})
+    response = client.get(
+        "/api/v1/stream/events", headers={"Authorization": f"Bearer {token_for(client, citizen)}"}
+    )
     assert response.status_code == 403
