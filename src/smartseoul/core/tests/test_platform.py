@@ -147,3 +147,21 @@ def test_the_stream_needs_a_control_room_role(client: Any, platform: Platform) -
         "/api/v1/stream/events", headers={"Authorization": f"Bearer {token_for(client, citizen)}"}
     )
     assert response.status_code == 403
+
+
+def test_the_readme_documents_every_setting() -> None:
+    from smartseoul.core.settings import Settings
+
+    readme = (Path(__file__).resolve().parents[4] / "README.md").read_text(encoding="utf-8")
+    missing = [name for name in Settings.model_fields if f"`SMARTSEOUL_{name.upper()}`" not in readme]
+    assert missing == []
+
+
+def test_simulate_publishes_city_activity(tmp_path: Path) -> None:
+    env = {"SMARTSEOUL_DATA_DIR": str(tmp_path)}
+    assert run_cli("db", "upgrade", env=env).returncode == 0
+    assert run_cli("seed", "demo", env=env).returncode == 0
+    result = run_cli("simulate", "--duration", "1.5", "--rate", "20", "--seed", "1", env=env)
+    assert result.returncode == 0, result.stderr
+    published = int(result.stdout.split("published ")[1].split()[0])
+    assert published > 5
