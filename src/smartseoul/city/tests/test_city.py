@@ -39,7 +39,8 @@ def test_points_are_located_in_the_right_district_and_neighbourhood(db: Session)
     assert index.district_at(37.5120, 127.0590) == "11230"
     assert index.locate(37.4602, 126.4407).district_code is None
     found = index.locate(37.5663, 126.9779)
-    assert found.neighbourhood_code is not None and found.neighbourhood_code.startswith("11020")
+    assert found.neighbourhood_code is not None
+    assert found.neighbourhood_code.startswith("11020")
 
 
 def test_587_schools_spread_by_population_inside_their_districts(db: Session) -> None:

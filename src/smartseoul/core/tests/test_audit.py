@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -21,7 +23,7 @@ def test_rows_chain_onto_each_other(db: Session) -> None:
     ids = _fill(db)
     rows = sorted(audit.entries(db, limit=10), key=lambda r: r.id)
     assert [r.id for r in rows][-5:] == ids
-    for before, after in zip(rows, rows[1:], strict=False):
+    for before, after in itertools.pairwise(rows):
         assert after.prev_hash == before.hash
     assert audit.verify(db).ok
 
