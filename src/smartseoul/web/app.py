@@ -11,7 +11,7 @@ from importlib import resources
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 
@@ -62,6 +62,8 @@ def create_app(platform: Platform, *, simulate: bool = False) -> FastAPI:
             await platform.close()
 
     app = FastAPI(
+        docs_url=None,
+        redoc_url=None,
         title="Smart Seoul",
         version=smartseoul.__version__,
         lifespan=lifespan,
@@ -110,6 +112,11 @@ def _add_health(app: FastAPI, platform: Platform, registry: CollectorRegistry) -
             "failures": failures,
         }
         return JSONResponse(body, status_code=503 if failures else 200)
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(request: Request) -> Response:
+        """Swagger UI from vendored files: no CDN is reachable from a city's network."""
+        return pages.templates.TemplateResponse(request, "docs.html", {})
 
     @app.get("/metrics", tags=["health"], summary="Prometheus metrics", response_class=PlainTextResponse)
     def metrics() -> PlainTextResponse:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+DOCS_CSP = (
+    b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+    b"connect-src 'self'; frame-ancestors 'none'"
+)
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -101,10 +104,15 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        headers = SECURITY_HEADERS
+        if scope["path"] == "/docs":
+            # Swagger UI sets inline styles; scripts stay restricted to our own files.
+            headers = [*SECURITY_HEADERS[:-1], (b"content-security-policy", DOCS_CSP)]
+
         async def add_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message.setdefault("headers", [])
-                message["headers"] = list(message["headers"]) + SECURITY_HEADERS
+                message["headers"] = list(message["headers"]) + headers
             await send(message)
 
         await self.app(scope, receive, add_headers)

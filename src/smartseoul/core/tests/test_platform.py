@@ -165,3 +165,10 @@ def test_simulate_publishes_city_activity(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     published = int(result.stdout.split("published ")[1].split()[0])
     assert published > 5
+
+
+def test_api_docs_are_served_without_a_cdn(client: Any) -> None:
+    html = client.get("/docs").text
+    assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in html
+    assert "http" not in html.replace("http-equiv", "")
+    assert client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200
