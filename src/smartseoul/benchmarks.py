@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -27,6 +28,7 @@ def _load(path: Path) -> ModuleType:
     if spec is None or spec.loader is None:
         raise ImportError(path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the file runs
     spec.loader.exec_module(module)
     return module
 
@@ -41,6 +43,7 @@ def available() -> dict[str, str]:
     return found
 
 
-def run_benchmark(name: str, *, quick: bool = False) -> dict[str, float]:
-    figures: dict[str, float] = _load(bench_dir() / f"{name}.py").run(quick=quick)
+def run_benchmark(name: str, *, quick: bool = False) -> dict[str, float | None]:
+    """The figures of one benchmark; None marks a figure that could not be measured (service down)."""
+    figures: dict[str, float | None] = _load(bench_dir() / f"{name}.py").run(quick=quick)
     return figures

@@ -82,8 +82,25 @@ def _routers() -> list[APIRouter]:
     return [router]
 
 
+async def _on_startup(platform: Platform) -> None:
+    """Render the district responses, and render them again whenever the city is reloaded
+    (`smartseoul seed demo` in another process announces it on the bus)."""
+    import asyncio
+
+    from smartseoul.city.router import warm
+
+    async def reload(_event: Event) -> None:
+        platform.cache.pop(RESPONSES_KEY, None)
+        platform.cache.pop(INDEX_KEY, None)
+        await asyncio.to_thread(warm, platform)
+
+    await asyncio.to_thread(warm, platform)
+    await platform.bus.subscribe(CityDataLoaded.type_name, reload)
+
+
 PLUGIN = DomainPlugin(
     name="city",
+    on_startup=_on_startup,
     models=("smartseoul.city.models",),
     routers=_routers,
     seed_demo=seed_demo,
