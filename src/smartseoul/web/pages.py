@@ -75,6 +75,13 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     return response
 
 
+def _districts_by_name(request: Request, session: Session) -> list[dict[str, Any]]:
+    """The districts in the reader's alphabetical order (가나다 in Korean, A-Z in English)."""
+    lang = choose_language(request, request.app.state.platform.settings.language)
+    key = "name_ko" if lang == "ko" else "name_en"
+    return sorted(city.list_districts(session), key=lambda d: str(d[key]))
+
+
 def _safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
@@ -236,7 +243,7 @@ async def enrol_submit(request: Request, platform: Platform = Depends(get_platfo
 @router.get("/console")
 def console(request: Request, session: Session = Depends(db_session)) -> Response:
     principal = page_principal(request, session, *CONSOLE_ROLES)
-    districts = sorted(city.list_districts(session), key=lambda d: d["name_ko"])
+    districts = _districts_by_name(request, session)
     return render(request, "console.html", principal=principal, districts=districts)
 
 
@@ -249,7 +256,8 @@ def admin_users(
 ) -> Response:
     principal = page_principal(request, session, "admin")
     users = session.scalars(select(User).order_by(User.username)).all()
-    districts = sorted(city.list_districts(session), key=lambda d: d["name_ko"])
+    districts = _districts_by_name(request, session)
+    lang = choose_language(request, request.app.state.platform.settings.language)
     return render(
         request,
         "admin_users.html",
@@ -257,6 +265,7 @@ def admin_users(
         users=users,
         roles=ROLES,
         districts=districts,
+        district_names={d["code"]: d["name_ko"] if lang == "ko" else d["name_en"] for d in districts},
         message=message,
         error=error,
     )
@@ -338,7 +347,21 @@ def install(app: Any) -> None:
     async def on_auth(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, AuthError)
         if _wants_html(request):
-            return render(request, "error.html", status=exc.status, message="forbidden", detail=exc.detail)
+            # the signed-in person keeps the navigation (and the way to log out) on the error page
+            platform: Platform = request.app.state.platform
+            with platform.db.session() as session:
+                principal = session_principal(platform, session, request)
+            csrf = exc.code == "csrf_failed"
+            message, hint = ("csrf_failed", None) if csrf else ("forbidden", "forbidden_hint")
+            return render(
+                request,
+                "error.html",
+                status=exc.status,
+                message=message,
+                hint=hint,
+                detail=exc.detail if hint else None,
+                principal=principal,
+            )
         return await problems.on_auth(request, exc)
 
     app.add_exception_handler(PageRedirect, on_redirect)

@@ -16,6 +16,8 @@
   let selected = null;
 
   const map = L.map(mapEl, { zoomSnap: 0.25, attributionControl: false, minZoom: 9, maxZoom: 16 });
+  // live event dots above the districts, even those that arrive before the shapes are drawn
+  map.createPane("events").style.zIndex = 450;
   const colours = ["#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c"];
 
   function colour(perThousand, breaks) {
@@ -48,12 +50,74 @@
 
   function highlight(code) {
     if (selected && layers[selected]) layers[selected].setStyle({ weight: 1, color: "#1f2937" });
+    document.querySelectorAll("tr[data-code].current").forEach(function (r) { r.classList.remove("current"); });
     selected = code;
+    const row = document.querySelector('tr[data-code="' + code + '"]');
+    if (row) row.classList.add("current");
     const layer = layers[code];
     if (!layer) return;
     layer.setStyle({ weight: 3, color: "#b91c1c" });
     layer.bringToFront();
     show(layer.feature.properties);
+  }
+
+  // A district picked with the keyboard stays shown until the pointer really moves: focusing a row
+  // scrolls the page, which slides the map or another row under a resting pointer, and the browser
+  // then reports a hover there that nobody made.
+  let pointer = null;
+  let pinned = null;
+  document.addEventListener("mousemove", function (e) { pointer = { x: e.screenX, y: e.screenY }; }, true);
+
+  function byKeyboard(code) {
+    pinned = pointer || { x: null, y: null };
+    highlight(code);
+  }
+
+  function byPointer(code, e) {
+    if (pinned) {
+      if (pinned.x === null) { pinned = { x: e.screenX, y: e.screenY }; return; }
+      if (e.screenX === pinned.x && e.screenY === pinned.y) return;
+      pinned = null;
+    }
+    if (code !== selected) highlight(code);
+  }
+
+  // The whole city stays in view when the window changes width (a phone turned, a window resized),
+  // until the operator zooms or pans the map themselves.
+  let bounds = null;
+  let fitting = false;
+  let followWindow = true;
+  let fittedWidth = 0;
+
+  function fit() {
+    if (!bounds) return;
+    fitting = true;
+    map.fitBounds(bounds, { padding: [8, 8], animate: false });
+    fitting = false;
+    fittedWidth = mapEl.clientWidth;
+  }
+
+  map.on("zoomstart dragstart", function () { if (!fitting) followWindow = false; });
+  map.on("resize", function () { if (followWindow && mapEl.clientWidth !== fittedWidth) fit(); });
+
+  function drawLegend(breaks) {
+    const box = document.getElementById("map-legend");
+    if (!box) return;
+    const title = document.createElement("span");
+    title.className = "legend-title";
+    title.textContent = T.cameras_per_1000;
+    const list = document.createElement("ul");
+    colours.forEach(function (c, i) {
+      const low = i > 0 ? breaks[i - 1].toFixed(2) : null;
+      const high = i < breaks.length ? breaks[i].toFixed(2) : null;
+      const item = document.createElement("li");
+      const swatch = document.createElement("span");
+      swatch.className = "swatch";
+      swatch.style.backgroundColor = c;
+      item.append(swatch, low === null ? "≤ " + high : high === null ? "> " + low : low + "–" + high);
+      list.append(item);
+    });
+    box.replaceChildren(title, list);
   }
 
   fetch("/api/v1/districts.geojson", { credentials: "same-origin" })
@@ -69,20 +133,22 @@
           const p = feature.properties;
           lyr.bindTooltip((lang === "ko" ? p.name_ko : p.name_en) + " · " + T.cameras_per_1000 + " " +
             p.cctv_per_1000_residents.toFixed(2), { sticky: true });
-          lyr.on("mouseover", function () { highlight(p.code); });
-          lyr.on("click", function () { highlight(p.code); });
+          lyr.on("mouseover mousemove", function (e) { byPointer(p.code, e.originalEvent); });
+          lyr.on("click", function () { pinned = null; highlight(p.code); });
         },
       }).addTo(map);
-      map.fitBounds(layer.getBounds(), { padding: [8, 8] });
+      bounds = layer.getBounds();
+      fit();
+      drawLegend(breaks);
       mapEl.dataset.ready = String(geo.features.length);
     })
-    .catch(function (err) { info.textContent = "map: " + err; });
+    .catch(function (err) { info.textContent = T.map_failed + " (" + err.message + ")"; });
 
   document.querySelectorAll("tr[data-code]").forEach(function (row) {
-    const pick = function () { highlight(row.dataset.code); };
-    row.addEventListener("focus", pick);
-    row.addEventListener("mouseenter", pick);
-    row.addEventListener("keydown", function (e) { if (e.key === "Enter") pick(); });
+    const code = row.dataset.code;
+    row.addEventListener("focus", function () { byKeyboard(code); });
+    row.addEventListener("mousemove", function (e) { byPointer(code, e); });
+    row.addEventListener("keydown", function (e) { if (e.key === "Enter") byKeyboard(code); });
   });
 
   // ---- live ticker
@@ -106,7 +172,10 @@
     while (ticker.children.length > 100) ticker.lastElementChild.remove();
     const d = payload.data || {};
     if (typeof d.lat === "number" && typeof d.lon === "number") {
-      const m = L.circleMarker([d.lat, d.lon], { radius: 7, color: "#b91c1c", weight: 2, fillOpacity: 0.6 });
+      // not interactive: an event dot must not steal the pointer from the district under it
+      const m = L.circleMarker([d.lat, d.lon], {
+        radius: 7, color: "#b91c1c", weight: 2, fillOpacity: 0.6, interactive: false, pane: "events",
+      });
       markers.addLayer(m);
       setTimeout(function () { markers.removeLayer(m); }, 60000);
     }
@@ -115,7 +184,17 @@
   function connect() {
     const source = new EventSource("/api/v1/stream/events");
     source.onopen = function () { state.textContent = T.stream_connected; state.className = "badge live"; };
-    source.onerror = function () { state.textContent = T.stream_reconnecting; state.className = "badge"; };
+    source.onerror = function () {
+      if (source.readyState === EventSource.CLOSED) {
+        // refused (an expired session, a proxy error): the browser gives up, so try again later
+        state.textContent = T.stream_closed;
+        state.className = "badge down";
+        setTimeout(connect, 10000);
+      } else {
+        state.textContent = T.stream_reconnecting;
+        state.className = "badge";
+      }
+    };
     source.onmessage = function (e) { addEvent(JSON.parse(e.data)); };
   }
   connect();

@@ -1,0 +1,172 @@
+"""A real server and a real headless Chromium for the page tests.
+
+One uvicorn server (the whole app, with the demo simulator running) listens on a free port of
+127.0.0.1 for the module, on a migrated and seeded SQLite file; each test gets a fresh browser
+context (its own cookies) from one Chromium shared by the session.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from conftest import Account, make_account, make_settings, require_chromium
+from sqlalchemy.orm import Session
+
+from smartseoul.core.bootstrap import Platform, bootstrap
+from smartseoul.core.bus import InProcessBus
+from smartseoul.core.db import make_engine
+from smartseoul.core.migrate import upgrade
+from smartseoul.web.i18n import catalogue
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@dataclass
+class LiveServer:
+    url: str
+    platform: Platform
+
+    def account(self, username: str, roles: list[str], *, mfa: bool | None = None) -> Account:
+        return make_account(self.platform.db, username, roles, mfa=mfa)
+
+
+def text(lang: str, key: str) -> str:
+    """The UI text the user sees for ``key`` in ``lang``."""
+    return catalogue(lang)[key]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _seeded_sqlite(path: Path) -> str:
+    from smartseoul.city import service
+
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    upgrade(engine)
+    with Session(engine) as session:
+        service.load_reference_data(session)
+        service.seed_schools(session, 20151, service.CityIndex.from_session(session))
+        session.commit()
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    return require_chromium()
+
+
+@pytest.fixture(scope="module")
+def live_server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The app with the simulator, served by uvicorn in a background thread."""
+    from smartseoul.web.app import create_app
+
+    tmp = tmp_path_factory.mktemp("browser")
+    settings = make_settings(
+        tmp,
+        database_url=_seeded_sqlite(tmp / "app.db"),
+        simulate_rate=5.0,
+        language="ko",
+        login_rate_per_minute=1000,
+    )
+    platform = bootstrap(settings, bus=InProcessBus())
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(platform, simulate=True),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=2,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="uvicorn-browser-tests", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("the web server did not start")
+        time.sleep(0.05)
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", platform)
+    finally:
+        server.should_exit = True
+        thread.join(15)
+        platform.db.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def context(browser: Any, live_server: LiveServer) -> Iterator[Any]:
+    """A fresh browser profile (no cookies) that prefers Korean, on a desktop-sized window."""
+    created = browser.new_context(base_url=live_server.url, viewport=DESKTOP, locale="ko-KR")
+    created.set_default_timeout(10_000)
+    try:
+        yield created
+    finally:
+        created.close()
+
+
+@pytest.fixture
+def page_errors() -> list[str]:
+    """Script errors, and resources (scripts, styles, API calls) that failed to load."""
+    return []
+
+
+@pytest.fixture
+def page(context: Any, page_errors: list[str]) -> Iterator[Any]:
+    created = context.new_page()
+
+    def on_console(message: Any) -> None:
+        url = message.location.get("url", "")
+        # a page shown with an error status (a refused login, a 403 page) is what the test checks
+        if message.type != "error" or (
+            message.text.startswith("Failed to load resource") and url == created.url
+        ):
+            return
+        page_errors.append(f"{message.text} ({url})")
+
+    created.on("pageerror", lambda error: page_errors.append(str(error)))
+    created.on("console", on_console)
+    yield created
+    assert not page_errors, f"the page reported errors: {page_errors}"
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
