@@ -177,7 +177,12 @@ def _truncate(url: str) -> None:
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {"data_dir": tmp_path, "secret_key": "test-secret-" + "x" * 40, "language": "en"}
+    values: dict[str, Any] = {
+        "data_dir": tmp_path,
+        "secret_key": "test-secret-" + "x" * 40,
+        "language": "en",
+        "tracking_listeners": False,
+    }
     values.update(overrides)
     return Settings(**values)
 

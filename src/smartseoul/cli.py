@@ -405,6 +405,19 @@ def config(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     out.print(table)
 
 
+def _add_domain_commands() -> None:
+    """Each domain brings its own admin commands (`smartseoul device ...`, ...)."""
+    from smartseoul.domains import plugins
+
+    for plugin in plugins():
+        if plugin.cli is not None:
+            for name, sub in plugin.cli().items():
+                app.add_typer(sub, name=name)
+
+
+_add_domain_commands()
+
+
 def main() -> None:
     app()
 

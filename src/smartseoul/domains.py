@@ -10,7 +10,7 @@ import importlib
 
 from smartseoul.core.plugin import DomainPlugin
 
-DOMAIN_MODULES = ("smartseoul.core.plugin_core", "smartseoul.city.plugin")
+DOMAIN_MODULES = ("smartseoul.core.plugin_core", "smartseoul.city.plugin", "smartseoul.tracking.plugin")
 
 
 def plugins() -> list[DomainPlugin]:

@@ -217,7 +217,7 @@ def _deny(session: Session, username: str, client: str, reason: str) -> AuthErro
         action="auth.login",
         outcome="denied",
         client=client,
-        details={"reason": reason},
+        reason=reason,
     )
     return AuthError(401, "Login failed", "wrong username, password or code", "invalid_credentials")
 
@@ -245,7 +245,7 @@ def authenticate(
             action="auth.login",
             outcome="denied",
             client=client,
-            details={"reason": "locked"},
+            reason="account locked",
         )
         raise AuthError(423, "Account locked", "too many failed logins; try again later", "locked")
     if not user.active or not check_password(user.password_hash, password):
@@ -253,6 +253,15 @@ def authenticate(
         raise _deny(session, user.username, client, "inactive" if not user.active else "bad password")
     if user.totp_enabled:
         if not otp:
+            # The password was right: the ledger shows the attempt stopped at the second factor.
+            audit.record(
+                session,
+                actor=user.username,
+                action="auth.login",
+                outcome="denied",
+                client=client,
+                reason="code required",
+            )
             raise AuthError(
                 401, "Code required", "enter the 6-digit code from your authenticator", "otp_required"
             )

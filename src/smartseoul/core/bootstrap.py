@@ -40,6 +40,11 @@ class Platform:
         self.started = True
 
     async def close(self) -> None:
+        from smartseoul.domains import plugins
+
+        for plugin in reversed(plugins()):
+            if plugin.on_shutdown is not None and self.started:
+                await plugin.on_shutdown(self)
         with contextlib.suppress(Exception):
             await self.bus.close()
         self.db.dispose()

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import random
 
+    import typer
     from fastapi import APIRouter
     from sqlalchemy.orm import Session
 
@@ -33,3 +34,5 @@ class DomainPlugin:
     seed_demo: Callable[[Platform, Session], list[Event]] | None = None
     generators: Callable[[Platform], list[ActivityGenerator]] = field(default=lambda _platform: [])
     on_startup: Callable[[Platform], Awaitable[None]] | None = None
+    on_shutdown: Callable[[Platform], Awaitable[None]] | None = None
+    cli: Callable[[], dict[str, typer.Typer]] | None = None

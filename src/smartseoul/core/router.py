@@ -78,6 +78,15 @@ def login(
     """Rate-limit, authenticate, and keep the audit rows and failure counts even when refused."""
     client = client_address(request)
     if not platform.login_limiter.allow(client):
+        audit.record(
+            session,
+            actor=username[:128] or "-",
+            action="auth.login",
+            outcome="denied",
+            client=client,
+            reason="rate limited",
+        )
+        session.commit()
         raise AuthError(429, "Too many attempts", "wait a minute before trying again", "rate_limited")
     try:
         return auth.authenticate(

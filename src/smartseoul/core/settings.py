@@ -112,6 +112,41 @@ class Settings(BaseSettings):
         title="Simulator rate",
         description="Average simulated events per second produced by `smartseoul simulate` and the demo.",
     )
+    tracking_listeners: bool = Field(
+        True, title="Device listeners", description="Start the GPS device listeners with `smartseoul serve`."
+    )
+    tracking_osmand_port: int = Field(
+        5055,
+        ge=0,
+        le=65535,
+        title="OsmAnd port",
+        description="HTTP port for OsmAnd / Traccar Client devices.",
+    )
+    tracking_watch_port: int = Field(
+        5093,
+        ge=0,
+        le=65535,
+        title="Watch protocol port",
+        description="TCP port for kids' GPS watches ([3G*...], [SG*...], [ZJ*...] frames).",
+    )
+    tracking_gt06_port: int = Field(
+        5023, ge=0, le=65535, title="GT06 port", description="TCP port for GT06 devices."
+    )
+    tracking_h02_port: int = Field(
+        5013, ge=0, le=65535, title="H02 port", description="TCP port for H02 devices."
+    )
+    tracking_listen_host: str = Field(
+        "0.0.0.0",  # noqa: S104 (devices reach the listeners from the mobile network)
+        title="Device listener host",
+        description="Address the device listeners bind to.",
+    )
+    tracking_retention_days: int = Field(
+        180,
+        ge=1,
+        le=3650,
+        title="Position retention",
+        description="Positions older than this many days are purged; records of provision are kept.",
+    )
     log_json: bool = Field(False, title="JSON logs", description="Write logs as one JSON object per line.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", title="Log level", description="Lowest level of log lines written."

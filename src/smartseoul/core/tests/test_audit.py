@@ -39,7 +39,7 @@ def test_the_database_refuses_to_alter_or_delete_rows(db: Session) -> None:
 def _drop_guards(db: Session) -> None:
     """What an attacker with database rights would do first."""
     if db.get_bind().dialect.name == "postgresql":
-        db.execute(text("DROP TRIGGER audit_log_append_only ON audit_log"))
+        db.execute(text("DROP TRIGGER audit_log_refuse ON audit_log"))
     else:
         db.execute(text("DROP TRIGGER audit_log_no_update"))
         db.execute(text("DROP TRIGGER audit_log_no_delete"))

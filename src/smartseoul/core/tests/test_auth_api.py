@@ -256,3 +256,12 @@ def test_pages_send_strangers_to_the_login_page(client: Any, path: str) -> None:
     response = client.get(path, follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"].startswith("/login?next=")
+
+
+def test_every_refused_login_says_why_in_the_ledger(client: Any, platform: Platform) -> None:
+    operator = make_account(platform.db, "why.operator", ["operator"])
+    form = {"username": operator.username, "password": operator.password}
+    client.post("/api/v1/auth/token", data=form)
+    client.post("/api/v1/auth/token", data={**form, "password": "not-the-password"})
+    reasons = [row.reason for row in _audit_rows(platform, "auth.login", "denied")]
+    assert reasons == ["code required", "bad password"]

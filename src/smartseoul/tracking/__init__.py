@@ -1,0 +1,1 @@
+"""u-Seoul location safety: protected persons, guardians, consent, devices, positions and alarms."""

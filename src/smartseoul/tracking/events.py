@@ -1,0 +1,67 @@
+"""Events of the location safety service."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from smartseoul.core.events import Event
+
+
+class PositionReceived(Event):
+    """A stored position (no personal data beyond the pseudonymous person id)."""
+
+    type_name = "tracking.position.received.v1"
+    device_id: int
+    person_id: int | None
+    device_time: datetime
+    lat: float | None
+    lon: float | None
+    valid: bool
+    source: str
+
+
+class AlarmRaised(Event):
+    """An alarm for the incident desk: SOS, fall, watch removed, low battery, ..."""
+
+    type_name = "tracking.alarm.raised.v1"
+    alarm_id: int
+    kind: str
+    device_id: int
+    person_id: int | None
+    district_code: str | None
+    lat: float | None
+    lon: float | None
+    position_is_last_known: bool
+    position_age_s: float | None
+    emergency: bool
+
+    def summary(self, lang: str) -> str:
+        names = {
+            "sos": ("긴급구조 요청(SOS)", "SOS"),
+            "fall": ("넘어짐 감지", "fall detected"),
+            "removal": ("기기 분리", "device removed"),
+            "low_battery": ("배터리 부족", "low battery"),
+        }
+        ko, en = names.get(self.kind, (self.kind, self.kind))
+        where_ko = (
+            "위치 없음"
+            if self.lat is None
+            else ("마지막 위치" if self.position_is_last_known else "현재 위치")
+        )
+        where_en = (
+            "no position"
+            if self.lat is None
+            else ("last known position" if self.position_is_last_known else "current position")
+        )
+        if lang == "ko":
+            return f"{ko} · 보호대상 #{self.person_id or '-'} · {where_ko}"
+        return f"{en}: protected person #{self.person_id or '-'} ({where_en})"
+
+
+class DeviceRefused(Event):
+    """A frame from an identifier that is not registered; nothing was stored."""
+
+    type_name = "tracking.device.refused.v1"
+    identifier: str
+    protocol: str
+    client: str

@@ -1,0 +1,169 @@
+"""The device listeners: one asyncio server per protocol, each port a setting.
+
+A bad frame is logged with the device and the byte offset and dropped; the connection stays open
+where the protocol can resynchronise. A frame from an unregistered identifier closes the
+connection (nothing is stored). No exception from one connection reaches the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlsplit
+
+from smartseoul.tracking.ingest import Ingestor
+from smartseoul.tracking.protocols import FrameError, Message, StreamDecoder
+
+log = logging.getLogger("smartseoul.tracking.listeners")
+READ_SIZE = 4096
+IDLE_TIMEOUT = 1800.0
+MAX_HTTP_BODY = 65_536
+
+
+@dataclass(frozen=True)
+class TcpProtocol:
+    name: str
+    port: int
+    decoder: Callable[[], StreamDecoder]
+
+
+def _peer(writer: asyncio.StreamWriter) -> str:
+    peer = writer.get_extra_info("peername")
+    return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else "-"
+
+
+def log_frame_error(error: FrameError, client: str) -> None:
+    device = error.device_id or "unknown device"
+    log.warning(
+        "%s: dropped frame from %s (%s) at byte %d: %s",
+        error.protocol,
+        device,
+        client,
+        error.offset,
+        error.reason,
+        extra={"device": device, "offset": error.offset, "reason": error.reason},
+    )
+
+
+async def handle_stream(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    decoder: StreamDecoder,
+    accept: Callable[[Message, str], Awaitable[bool]],
+) -> None:
+    """Serve one device connection until it closes, idles out, or is refused."""
+    client = _peer(writer)
+    try:
+        while True:
+            data = await asyncio.wait_for(reader.read(READ_SIZE), IDLE_TIMEOUT)
+            if not data:
+                return
+            for item in decoder.feed(data):
+                if isinstance(item, FrameError):
+                    log_frame_error(item, client)
+                    continue
+                if not await accept(item, client):
+                    return
+                if item.reply:
+                    writer.write(item.reply)
+            await writer.drain()
+    except (TimeoutError, ConnectionError, asyncio.IncompleteReadError):
+        return
+    except Exception:
+        log.exception("%s: connection %s failed; closed", decoder.protocol, client)
+    finally:
+        writer.close()
+        with contextlib.suppress(Exception):
+            await writer.wait_closed()
+
+
+async def start_tcp(protocol: TcpProtocol, host: str, ingestor: Ingestor) -> asyncio.Server:
+    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await handle_stream(reader, writer, protocol.decoder(), ingestor.accept)
+
+    server = await asyncio.start_server(on_connect, host, protocol.port)
+    log.info("listening for %s devices on %s:%d", protocol.name, host, protocol.port)
+    return server
+
+
+# ---------------------------------------------------------------- OsmAnd over HTTP
+
+
+async def _read_http_request(reader: asyncio.StreamReader) -> tuple[str, str, dict[str, str], bytes] | None:
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30.0)
+    lines = head.decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ")
+    if len(parts) != 3:
+        raise ValueError(f"bad request line {lines[0][:80]!r}")
+    headers = {}
+    for line in lines[1:]:
+        if ":" in line:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+    length = int(headers.get("content-length", "0") or 0)
+    if length > MAX_HTTP_BODY:
+        raise OverflowError(length)
+    body = await reader.readexactly(length) if length else b""
+    return parts[0], parts[1], headers, body
+
+
+def _http_response(status: int, reason: str, text: str = "", keep_alive: bool = True) -> bytes:
+    body = text.encode()
+    connection = "keep-alive" if keep_alive else "close"
+    return (
+        f"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: {connection}\r\n\r\n"
+    ).encode() + body
+
+
+async def start_osmand(port: int, host: str, ingestor: Ingestor) -> asyncio.Server:
+    """OsmAnd / Traccar Client: positions as query parameters (GET or form POST)."""
+    from smartseoul.tracking.protocols.osmand import decode_params
+
+    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        client = _peer(writer)
+        offset = 0
+        try:
+            while True:
+                try:
+                    request = await _read_http_request(reader)
+                except OverflowError:
+                    writer.write(_http_response(413, "Payload Too Large", "body too large", keep_alive=False))
+                    return
+                except (asyncio.IncompleteReadError, TimeoutError, asyncio.LimitOverrunError):
+                    return
+                except ValueError as error:
+                    log.warning("osmand: bad HTTP request from %s: %s", client, error)
+                    writer.write(_http_response(400, "Bad Request", str(error), keep_alive=False))
+                    return
+                if request is None:
+                    return
+                _method, target, headers, body = request
+                params = dict(parse_qsl(urlsplit(target).query, keep_blank_values=True))
+                if body and "json" not in headers.get("content-type", ""):
+                    params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+                decoded = decode_params(params, offset=offset)
+                offset += 1
+                if isinstance(decoded, FrameError):
+                    log_frame_error(decoded, client)
+                    writer.write(_http_response(400, "Bad Request", decoded.reason))
+                elif await ingestor.accept(decoded, client):
+                    writer.write(_http_response(200, "OK"))
+                else:
+                    writer.write(_http_response(403, "Forbidden", "unknown device"))
+                await writer.drain()
+        except ConnectionError:
+            return
+        except Exception:
+            log.exception("osmand: connection %s failed; closed", client)
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    server = await asyncio.start_server(on_connect, host, port)
+    log.info("listening for OsmAnd devices on %s:%d", host, port)
+    return server

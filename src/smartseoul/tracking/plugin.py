@@ -1,0 +1,94 @@
+"""The location safety service as a platform plugin: tables, CLI, and the device listeners."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from smartseoul.core.plugin import DomainPlugin
+
+if TYPE_CHECKING:
+    import typer
+
+    from smartseoul.core.bootstrap import Platform
+    from smartseoul.tracking.ingest import Ingestor
+
+log = logging.getLogger("smartseoul.tracking")
+INGESTOR_KEY = "tracking.ingestor"
+SERVERS_KEY = "tracking.servers"
+
+
+def ingestor(platform: Platform) -> Ingestor:
+    """The one ingestor of this process (shared by every listener and the OwnTracks endpoint)."""
+    from smartseoul.tracking.ingest import Ingestor
+
+    found = platform.cache.get(INGESTOR_KEY)
+    if not isinstance(found, Ingestor):
+        found = Ingestor(platform)
+        platform.cache[INGESTOR_KEY] = found
+    return found
+
+
+def tcp_protocols(platform: Platform) -> list[object]:
+    from smartseoul.tracking.listeners import TcpProtocol
+    from smartseoul.tracking.protocols.gt06 import Gt06Decoder
+    from smartseoul.tracking.protocols.h02 import H02Decoder
+    from smartseoul.tracking.protocols.watch import WatchDecoder
+
+    settings = platform.settings
+    return [
+        TcpProtocol("watch", settings.tracking_watch_port, WatchDecoder),
+        TcpProtocol("gt06", settings.tracking_gt06_port, Gt06Decoder),
+        TcpProtocol("h02", settings.tracking_h02_port, H02Decoder),
+    ]
+
+
+async def start_listeners(platform: Platform) -> list[asyncio.Server]:
+    """Start every listener; a port that is taken is a one-line error, not a crash."""
+    from smartseoul.tracking.listeners import TcpProtocol, start_osmand, start_tcp
+
+    host = platform.settings.tracking_listen_host
+    servers: list[asyncio.Server] = []
+    shared = ingestor(platform)
+    starters = [
+        (p.name, start_tcp(p, host, shared)) for p in tcp_protocols(platform) if isinstance(p, TcpProtocol)
+    ]
+    starters.append(("osmand", start_osmand(platform.settings.tracking_osmand_port, host, shared)))
+    for name, starter in starters:
+        try:
+            servers.append(await starter)
+        except OSError as error:
+            log.error("%s listener not started: %s", name, error)
+    return servers
+
+
+async def _on_startup(platform: Platform) -> None:
+    if platform.settings.tracking_listeners:
+        platform.cache[SERVERS_KEY] = await start_listeners(platform)
+
+
+async def _on_shutdown(platform: Platform) -> None:
+    servers: list[asyncio.Server] = platform.cache.pop(SERVERS_KEY, [])
+    for server in servers:
+        server.close()
+    for server in servers:
+        await server.wait_closed()
+    found = platform.cache.get(INGESTOR_KEY)
+    if found is not None:
+        await found.drain()
+
+
+def _cli() -> dict[str, typer.Typer]:
+    from smartseoul.tracking.cli import app, person_app
+
+    return {"device": app, "person": person_app}
+
+
+PLUGIN = DomainPlugin(
+    name="tracking",
+    models=("smartseoul.tracking.models",),
+    on_startup=_on_startup,
+    on_shutdown=_on_shutdown,
+    cli=_cli,
+)

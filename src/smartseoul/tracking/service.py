@@ -1,0 +1,291 @@
+"""The service API of location safety: people, guardians, devices, and reads of location data.
+
+Every read of a person's location goes through :func:`provide`, which records the provision
+(who, what, why, emergency or not) as the Location Information Act requires and writes the same
+to the audit ledger; there is no other way for this package to hand out positions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from smartseoul.core import audit
+from smartseoul.core.auth import InvalidInput, Principal
+from smartseoul.tracking.models import (
+    CATEGORIES,
+    PROTOCOLS,
+    Alarm,
+    Device,
+    Guardianship,
+    LocationProvision,
+    Position,
+    ProtectedPerson,
+)
+
+IDENTIFIER_CHARS = set("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_.:")
+
+
+class NotFound(LookupError):
+    """No such person or device, or not one the asker may see (both answer 404)."""
+
+
+def add_person(
+    session: Session,
+    *,
+    display_name: str,
+    category: str,
+    actor: str,
+    birth_date: date | None = None,
+    cannot_consent: bool = False,
+    school_id: int | None = None,
+    district_code: str | None = None,
+) -> ProtectedPerson:
+    if category not in CATEGORIES:
+        raise InvalidInput(f"category: choose from {', '.join(CATEGORIES)}")
+    if not display_name.strip():
+        raise InvalidInput("display_name: required")
+    person = ProtectedPerson(
+        display_name=display_name.strip(),
+        category=category,
+        birth_date=birth_date,
+        cannot_consent=cannot_consent,
+        school_id=school_id,
+        district_code=district_code,
+    )
+    session.add(person)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="person.create",
+        target=f"person:{person.id}",
+        details={"category": category},
+    )
+    return person
+
+
+def add_guardian(
+    session: Session,
+    person: ProtectedPerson,
+    user_id: int,
+    *,
+    relation: str,
+    actor: str,
+    legal_representative: bool = False,
+    can_manage_zones: bool = True,
+) -> Guardianship:
+    link = Guardianship(
+        person_id=person.id,
+        user_id=user_id,
+        relation=relation,
+        legal_representative=legal_representative,
+        can_manage_zones=can_manage_zones,
+    )
+    session.add(link)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="guardian.add",
+        target=f"person:{person.id}",
+        details={"user_id": user_id, "relation": relation, "legal_representative": legal_representative},
+    )
+    return link
+
+
+def validate_identifier(identifier: str) -> str:
+    if not 3 <= len(identifier) <= 64 or not set(identifier) <= IDENTIFIER_CHARS:
+        raise InvalidInput(
+            "identifier: 3-64 letters, digits, '-', '_', '.' or ':' (the IMEI for most devices)"
+        )
+    return identifier
+
+
+def register_device(
+    session: Session,
+    identifier: str,
+    protocol: str,
+    *,
+    actor: str,
+    person_id: int | None = None,
+    label: str = "",
+) -> Device:
+    validate_identifier(identifier)
+    if protocol not in PROTOCOLS:
+        raise InvalidInput(f"protocol: choose from {', '.join(PROTOCOLS)}")
+    if session.scalar(select(Device).where(Device.identifier == identifier)) is not None:
+        raise InvalidInput(f"identifier: device {identifier} is already registered")
+    if person_id is not None and session.get(ProtectedPerson, person_id) is None:
+        raise InvalidInput(f"person: no protected person {person_id}")
+    device = Device(identifier=identifier, protocol=protocol, person_id=person_id, label=label)
+    session.add(device)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="device.register",
+        target=f"device:{identifier}",
+        details={"protocol": protocol, "person_id": person_id},
+    )
+    return device
+
+
+def get_device(session: Session, identifier: str) -> Device:
+    device = session.scalar(select(Device).where(Device.identifier == identifier))
+    if device is None:
+        raise NotFound(f"no device {identifier}")
+    return device
+
+
+def provide(
+    session: Session,
+    *,
+    person_id: int | None,
+    recipient: str,
+    recipient_role: str,
+    what: str,
+    purpose: str,
+    emergency: bool = False,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Record one provision of location data, in the provision records and the audit ledger."""
+    if person_id is not None:
+        session.add(
+            LocationProvision(
+                person_id=person_id,
+                recipient=recipient,
+                recipient_role=recipient_role,
+                what=what,
+                purpose=purpose,
+                emergency=emergency,
+                details=details or {},
+            )
+        )
+    audit.record(
+        session,
+        actor=recipient,
+        action="location.read",
+        target=f"person:{person_id}",
+        reason=purpose,
+        details={"what": what, "emergency": emergency, **(details or {})},
+    )
+
+
+def may_read(session: Session, principal: Principal, person_id: int | None) -> bool:
+    """Control-room roles read for duty; a guardian only the people linked to them."""
+    if principal.has_any("admin", "operator", "dispatcher"):
+        return True
+    if person_id is None or principal.kind != "user":
+        return False
+    link = session.scalar(
+        select(Guardianship).where(
+            Guardianship.person_id == person_id,
+            Guardianship.user_id == principal.id,
+            Guardianship.can_view_location.is_(True),
+        )
+    )
+    return link is not None
+
+
+@dataclass(frozen=True)
+class PositionView:
+    device_time: datetime
+    received_at: datetime
+    lat: float | None
+    lon: float | None
+    valid: bool
+    source: str
+    accuracy_m: float | None
+    speed_kmh: float | None
+    battery_pct: int | None
+    protocol: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "time": self.device_time.isoformat(),
+            "received_at": self.received_at.isoformat(),
+            "lat": self.lat,
+            "lon": self.lon,
+            "valid": self.valid,
+            "source": self.source,
+            "accuracy_m": self.accuracy_m,
+            "speed_kmh": self.speed_kmh,
+            "battery_pct": self.battery_pct,
+            "protocol": self.protocol,
+        }
+
+
+def device_positions(
+    session: Session, device: Device, *, reader: str, reader_role: str, purpose: str, limit: int = 50
+) -> list[PositionView]:
+    """Latest first; the read is recorded as a provision of the person's location."""
+    rows = session.scalars(
+        select(Position)
+        .where(Position.device_id == device.id)
+        .order_by(Position.device_time.desc(), Position.id.desc())
+        .limit(limit)
+    )
+    views = [
+        PositionView(
+            p.device_time,
+            p.received_at,
+            p.lat,
+            p.lon,
+            p.valid,
+            p.source,
+            p.accuracy_m,
+            p.speed_kmh,
+            p.battery_pct,
+            p.protocol,
+        )
+        for p in rows
+    ]
+    provide(
+        session,
+        person_id=device.person_id,
+        recipient=reader,
+        recipient_role=reader_role,
+        what="positions",
+        purpose=purpose,
+        details={"device": device.identifier, "count": len(views)},
+    )
+    return views
+
+
+def device_alarms(
+    session: Session, device: Device, *, reader: str, reader_role: str, purpose: str, limit: int = 50
+) -> list[dict[str, Any]]:
+    rows = session.scalars(
+        select(Alarm)
+        .where(Alarm.device_id == device.id)
+        .order_by(Alarm.raised_at.desc(), Alarm.id.desc())
+        .limit(limit)
+    )
+    alarms = [
+        {
+            "type": a.kind,
+            "time": a.raised_at.isoformat(),
+            "device_time": a.device_time.isoformat() if a.device_time else None,
+            "lat": a.lat,
+            "lon": a.lon,
+            "position_is_last_known": a.position_is_last_known,
+            "position_age_s": a.position_age_s,
+            "acknowledged_at": a.acknowledged_at.isoformat() if a.acknowledged_at else None,
+        }
+        for a in rows
+    ]
+    provide(
+        session,
+        person_id=device.person_id,
+        recipient=reader,
+        recipient_role=reader_role,
+        what="alarms",
+        purpose=purpose,
+        details={"device": device.identifier, "count": len(alarms)},
+    )
+    return alarms
