@@ -35,7 +35,6 @@ SERVICES = {
     "mqtt": ("127.0.0.1", 1883),
 }
 PG_ADMIN_URL = os.environ.get("SMARTSEOUL_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-MUTABLE_TABLES = ("user_roles", "api_keys", "users", "audit_log", "processed_events")
 PASSWORD = "correct-horse-battery"
 
 
@@ -169,10 +168,19 @@ def _app_database_url(
     return templates["postgresql"]
 
 
+def mutable_tables() -> list[str]:
+    """Every table but the city's reference data (loaded once per session)."""
+    from smartseoul.core.db import Base
+    from smartseoul.domains import import_models
+
+    import_models()
+    return [name for name in Base.metadata.tables if not name.startswith("city_")]
+
+
 def _truncate(url: str) -> None:
     engine = make_engine(url)
     with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {', '.join(MUTABLE_TABLES)} RESTART IDENTITY CASCADE"))
+        connection.execute(text(f"TRUNCATE {', '.join(mutable_tables())} RESTART IDENTITY CASCADE"))
     engine.dispose()
 
 
@@ -275,3 +283,8 @@ def reset_otp_replay(database: Database, username: str) -> None:
         user = auth.get_user(session, username)
         assert isinstance(user, User)
         user.totp_last_step = 0
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
