@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from conftest import require_service, services_required
 
 ROOT = Path(__file__).resolve().parents[1]

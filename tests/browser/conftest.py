@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 import uvicorn
-from conftest import Account, make_account, make_settings, require_chromium
 from sqlalchemy.orm import Session
 
+from conftest import Account, make_account, make_settings, require_chromium
 from smartseoul.core.bootstrap import Platform, bootstrap
 from smartseoul.core.bus import InProcessBus
 from smartseoul.core.db import make_engine

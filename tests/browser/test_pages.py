@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 import pyotp
 import pytest
-from conftest import PASSWORD, Account
 from playwright.sync_api import expect
 
+from conftest import PASSWORD, Account
 from tests.browser.conftest import PHONE, LiveServer, text
 
 pytestmark = pytest.mark.browser

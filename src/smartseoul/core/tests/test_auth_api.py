@@ -8,9 +8,9 @@ from typing import Any
 import jwt
 import pyotp
 import pytest
-from conftest import PASSWORD, make_account, reset_otp_replay, token_for
 from sqlalchemy import func, select
 
+from conftest import PASSWORD, make_account, reset_otp_replay, token_for
 from smartseoul.core.bootstrap import Platform
 from smartseoul.core.models import ApiKey, AuditEntry, User
 

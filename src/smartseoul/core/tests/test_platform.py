@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import make_account
 from sqlalchemy import text
 
+from conftest import make_account
 from smartseoul.core.bootstrap import Platform
 from smartseoul.core.db import Database
 

@@ -7,8 +7,8 @@ import time
 from typing import Any
 
 import anyio
-from conftest import make_account, token_for
 
+from conftest import make_account, token_for
 from smartseoul.city.events import CrimeReportSimulated
 from smartseoul.core.bootstrap import Platform
 
