@@ -110,6 +110,18 @@ async def _read_http_request(reader: asyncio.StreamReader) -> tuple[str, str, di
     return parts[0], parts[1], headers, body
 
 
+def merge_params(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """Query parameters as a dict; repeated ``cell``/``wifi`` entries are joined with ';' (each is
+    one tower or access point), any other repeat keeps its last value."""
+    merged: dict[str, str] = {}
+    for key, value in pairs:
+        if key in ("cell", "wifi") and merged.get(key):
+            merged[key] += ";" + value
+        else:
+            merged[key] = value
+    return merged
+
+
 def _http_response(status: int, reason: str, text: str = "", keep_alive: bool = True) -> bytes:
     body = text.encode()
     connection = "keep-alive" if keep_alive else "close"
@@ -121,7 +133,7 @@ def _http_response(status: int, reason: str, text: str = "", keep_alive: bool = 
 
 async def start_osmand(port: int, host: str, ingestor: Ingestor) -> asyncio.Server:
     """OsmAnd / Traccar Client: positions as query parameters (GET or form POST)."""
-    from smartseoul.tracking.protocols.osmand import decode_params
+    from smartseoul.tracking.protocols.osmand import decode_json, decode_params
 
     async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         client = _peer(writer)
@@ -142,10 +154,13 @@ async def start_osmand(port: int, host: str, ingestor: Ingestor) -> asyncio.Serv
                 if request is None:
                     return
                 _method, target, headers, body = request
-                params = dict(parse_qsl(urlsplit(target).query, keep_blank_values=True))
-                if body and "json" not in headers.get("content-type", ""):
-                    params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-                decoded = decode_params(params, offset=offset)
+                if body and "json" in headers.get("content-type", ""):
+                    decoded = decode_json(body, offset=offset)
+                else:
+                    pairs = parse_qsl(urlsplit(target).query, keep_blank_values=True)
+                    if body:
+                        pairs += parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+                    decoded = decode_params(merge_params(pairs), offset=offset)
                 offset += 1
                 if isinstance(decoded, FrameError):
                     log_frame_error(decoded, client)

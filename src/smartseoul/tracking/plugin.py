@@ -10,6 +10,7 @@ from smartseoul.core.plugin import DomainPlugin
 
 if TYPE_CHECKING:
     import typer
+    from fastapi import APIRouter
 
     from smartseoul.core.bootstrap import Platform
     from smartseoul.tracking.ingest import Ingestor
@@ -85,9 +86,16 @@ def _cli() -> dict[str, typer.Typer]:
     return {"device": app, "person": person_app}
 
 
+def _routers() -> list[APIRouter]:
+    from smartseoul.tracking.router import router
+
+    return [router]
+
+
 PLUGIN = DomainPlugin(
     name="tracking",
     models=("smartseoul.tracking.models",),
+    routers=_routers,
     on_startup=_on_startup,
     on_shutdown=_on_shutdown,
     cli=_cli,
