@@ -140,6 +140,12 @@ class Settings(BaseSettings):
         title="Device listener host",
         description="Address the device listeners bind to.",
     )
+    tracking_mqtt_url: str = Field(
+        "",
+        title="OwnTracks MQTT broker",
+        description="mqtt://host:1883 to receive OwnTracks phones on owntracks/USER/DEVICE; empty: off.",
+        pattern=r"^(mqtt://.+)?$",
+    )
     tracking_retention_days: int = Field(
         180,
         ge=1,

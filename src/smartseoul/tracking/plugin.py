@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("smartseoul.tracking")
 INGESTOR_KEY = "tracking.ingestor"
 SERVERS_KEY = "tracking.servers"
+MQTT_KEY = "tracking.mqtt"
 
 
 def ingestor(platform: Platform) -> Ingestor:
@@ -67,9 +69,20 @@ async def start_listeners(platform: Platform) -> list[asyncio.Server]:
 async def _on_startup(platform: Platform) -> None:
     if platform.settings.tracking_listeners:
         platform.cache[SERVERS_KEY] = await start_listeners(platform)
+    if platform.settings.tracking_mqtt_url:
+        from smartseoul.tracking.mqtt import subscribe_forever
+
+        platform.cache[MQTT_KEY] = asyncio.create_task(
+            subscribe_forever(platform.settings.tracking_mqtt_url, ingestor(platform))
+        )
 
 
 async def _on_shutdown(platform: Platform) -> None:
+    task = platform.cache.pop(MQTT_KEY, None)
+    if isinstance(task, asyncio.Task):
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
     servers: list[asyncio.Server] = platform.cache.pop(SERVERS_KEY, [])
     for server in servers:
         server.close()

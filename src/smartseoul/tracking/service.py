@@ -27,7 +27,7 @@ from smartseoul.tracking.models import (
     ProtectedPerson,
 )
 
-IDENTIFIER_CHARS = set("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_.:")
+IDENTIFIER_CHARS = set("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_.:/")
 
 
 class NotFound(LookupError):
@@ -101,7 +101,8 @@ def add_guardian(
 def validate_identifier(identifier: str) -> str:
     if not 3 <= len(identifier) <= 64 or not set(identifier) <= IDENTIFIER_CHARS:
         raise InvalidInput(
-            "identifier: 3-64 letters, digits, '-', '_', '.' or ':' (the IMEI for most devices)"
+            "identifier: 3-64 letters, digits, '-', '_', '.', ':' or '/' "
+            "(the IMEI for most devices, USER/DEVICE for OwnTracks)"
         )
     return identifier
 
