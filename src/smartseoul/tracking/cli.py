@@ -111,6 +111,18 @@ def device_alarms(
         typer.echo(f"{row['time']}  {row['type']}  {where}")
 
 
+@app.command("purge")
+def device_purge(
+    days: Annotated[
+        int | None, typer.Option(min=1, help="Keep this many days (default: the setting).")
+    ] = None,
+) -> None:
+    """Delete positions past the retention period now (the server also does it every hour)."""
+    from smartseoul.tracking.retention import purge
+
+    typer.echo(f"deleted {purge(_platform(), days, actor=_operator())} positions")
+
+
 @person_app.command("add")
 def person_add(
     name: Annotated[str, typer.Option(help="Name shown to guardians and operators.")],

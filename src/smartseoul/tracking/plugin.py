@@ -20,6 +20,7 @@ log = logging.getLogger("smartseoul.tracking")
 INGESTOR_KEY = "tracking.ingestor"
 SERVERS_KEY = "tracking.servers"
 MQTT_KEY = "tracking.mqtt"
+RETENTION_KEY = "tracking.retention"
 
 
 def ingestor(platform: Platform) -> Ingestor:
@@ -67,6 +68,9 @@ async def start_listeners(platform: Platform) -> list[asyncio.Server]:
 
 
 async def _on_startup(platform: Platform) -> None:
+    from smartseoul.tracking.retention import run_periodically
+
+    platform.cache[RETENTION_KEY] = asyncio.create_task(run_periodically(platform))
     if platform.settings.tracking_listeners:
         platform.cache[SERVERS_KEY] = await start_listeners(platform)
     if platform.settings.tracking_mqtt_url:
@@ -78,11 +82,12 @@ async def _on_startup(platform: Platform) -> None:
 
 
 async def _on_shutdown(platform: Platform) -> None:
-    task = platform.cache.pop(MQTT_KEY, None)
-    if isinstance(task, asyncio.Task):
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    for key in (MQTT_KEY, RETENTION_KEY):
+        task = platform.cache.pop(key, None)
+        if isinstance(task, asyncio.Task):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
     servers: list[asyncio.Server] = platform.cache.pop(SERVERS_KEY, [])
     for server in servers:
         server.close()

@@ -186,3 +186,20 @@ async def test_reading_positions_is_a_recorded_provision(platform: Platform) -> 
         "officer.kim",
         "missing person report 2026-331",
     )
+
+
+async def test_retention_purges_old_positions_but_keeps_the_provision_records(platform: Platform) -> None:
+    from smartseoul.tracking.retention import purge
+
+    _setup(platform, "861234560000009")
+    ingestor = Ingestor(platform)
+    await ingestor.accept(_message("861234560000009", age_s=20 * 86400))
+    await ingestor.accept(_message("861234560000009", age_s=60))
+    with platform.db.session() as session:
+        device = service.get_device(session, "861234560000009")
+        service.device_positions(
+            session, device, reader="auditor.lim", reader_role="auditor", purpose="check"
+        )
+    assert await asyncio.to_thread(purge, platform, 10) == 1
+    assert _count(platform, Position) == 1
+    assert _count(platform, LocationProvision) == 1
