@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,18 +11,7 @@ from sqlalchemy import text
 from conftest import make_account
 from smartseoul.core.bootstrap import Platform
 from smartseoul.core.db import Database
-
-CLI = [sys.executable, "-m", "smartseoul.cli"]
-
-
-def run_cli(
-    *args: str, env: dict[str, str] | None = None, stdin: str = ""
-) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("SMARTSEOUL_")}
-    full_env.update(env or {})
-    return subprocess.run(
-        [*CLI, *args], input=stdin, capture_output=True, text=True, env=full_env, timeout=120, check=False
-    )
+from smartseoul.core.tests.cli_helpers import run_cli
 
 
 @pytest.mark.parametrize(
