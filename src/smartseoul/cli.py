@@ -385,9 +385,35 @@ def bench(
             print(f"{key}: {value}")
 
 
+def _bounds(field: Any) -> str:
+    symbols = {"ge": "≥", "gt": ">", "le": "≤", "lt": "<"}
+    found = [
+        f"{symbols[name]}{getattr(meta, name)}"
+        for meta in field.metadata
+        for name in symbols
+        if getattr(meta, name, None) is not None
+    ]
+    return f" ({', '.join(found)})" if found else ""
+
+
+def settings_markdown() -> str:
+    """The README's Configuration table, generated so that it cannot drift from the code."""
+    lines = ["| variable | default | description |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        default = "(empty)" if field.default in ("", None) else f"`{field.default}`"
+        lines.append(f"| `SMARTSEOUL_{name.upper()}` | {default} | {field.description}{_bounds(field)} |")
+    return "\n".join(lines)
+
+
 @app.command()
-def config(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def config(
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    markdown: Annotated[bool, typer.Option("--markdown", help="The table for the README.")] = False,
+) -> None:
     """Show every setting with its description and current value."""
+    if markdown:
+        print(settings_markdown())
+        return
     settings = _settings()
     rows = []
     for name, field in Settings.model_fields.items():
