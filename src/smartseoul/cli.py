@@ -265,8 +265,13 @@ def _ensure_demo_users(platform: Any) -> list[tuple[str, str, str, str]]:
         ("operator", "operator", "Hangang-bridge-2015"),
         ("auditor", "auditor", "Gyeongbok-palace-2015"),
     ]
+    from smartseoul.tracking.seed import DEMO_GUARDIAN
+
     rows = []
     with platform.db.session() as session:
+        guardian = auth.get_user(session, DEMO_GUARDIAN[0])
+        if guardian is not None:
+            rows.append((DEMO_GUARDIAN[0], "guardian", DEMO_GUARDIAN[1], "(not needed for guardians)"))
         for username, role, password in demo:
             user = auth.get_user(session, username)
             if user is None:

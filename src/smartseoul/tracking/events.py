@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from smartseoul.core.events import Event
 
@@ -11,6 +12,8 @@ class PositionReceived(Event):
     """A stored position (no personal data beyond the pseudonymous person id)."""
 
     type_name = "tracking.position.received.v1"
+    # Thousands a second, and each one a person's whereabouts: never on the control room's ticker.
+    on_screens: ClassVar[bool] = False
     device_id: int
     person_id: int | None
     device_time: datetime

@@ -7,13 +7,15 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
-from smartseoul.core.plugin import DomainPlugin
+from smartseoul.core.plugin import ActivityGenerator, DomainPlugin
 
 if TYPE_CHECKING:
     import typer
     from fastapi import APIRouter
+    from sqlalchemy.orm import Session
 
     from smartseoul.core.bootstrap import Platform
+    from smartseoul.core.events import Event
     from smartseoul.tracking.ingest import Ingestor
 
 log = logging.getLogger("smartseoul.tracking")
@@ -104,6 +106,19 @@ def _cli() -> dict[str, typer.Typer]:
     return {"device": app, "person": person_app}
 
 
+def _seed_demo(platform: Platform, session: Session) -> list[Event]:
+    from smartseoul.tracking.seed import seed_children
+
+    seed_children(session, platform.settings.demo_seed)
+    return []
+
+
+def _generators(platform: Platform) -> list[ActivityGenerator]:
+    from smartseoul.tracking.simulate import walkers
+
+    return walkers(platform)
+
+
 def _routers() -> list[APIRouter]:
     from smartseoul.tracking.router import router
 
@@ -114,6 +129,8 @@ PLUGIN = DomainPlugin(
     name="tracking",
     models=("smartseoul.tracking.models",),
     routers=_routers,
+    seed_demo=_seed_demo,
+    generators=_generators,
     on_startup=_on_startup,
     on_shutdown=_on_shutdown,
     cli=_cli,

@@ -58,6 +58,8 @@ class StreamHub:
             self._subscription = None
 
     async def _on_event(self, event: Event) -> None:
+        if not getattr(event, "on_screens", True):
+            return
         payload = sse_payload(event)
         self.recent.append(payload)
         for queue in list(self.clients):
