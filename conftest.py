@@ -288,3 +288,25 @@ def reset_otp_replay(database: Database, username: str) -> None:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+def run_async(coroutine: Any) -> Any:
+    """Run a coroutine to completion from a synchronous test, in a thread of its own (the browser
+    tests' Playwright leaves an event loop registered on the main thread)."""
+    import asyncio
+    import threading
+
+    result: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            result["value"] = asyncio.run(coroutine)
+        except BaseException as error:  # handed back to the test below
+            result["error"] = error
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    return result.get("value")

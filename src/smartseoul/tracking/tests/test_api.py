@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date
 from typing import Any
 
 from sqlalchemy import select
 
-from conftest import make_account, token_for
+from conftest import make_account, run_async, token_for
 from smartseoul.core import auth
 from smartseoul.core.bootstrap import Platform
 from smartseoul.core.db import utcnow
@@ -40,7 +39,7 @@ def _report(platform: Platform, device: str, lat: float, lon: float) -> None:
     async def run() -> None:
         await Ingestor(platform).accept(message)
 
-    asyncio.run(run())
+    run_async(run())
 
 
 def _bearer(client: Any, username: str) -> dict[str, str]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
+from conftest import run_async
 from smartseoul.core.bootstrap import bootstrap
 from smartseoul.core.db import utcnow
 from smartseoul.core.settings import Settings
@@ -44,7 +44,7 @@ def test_register_consent_and_read_positions_and_alarms(tmp_path: Path) -> None:
         await ingestor.accept(Message("gt06", "358000000000001", "position", 0, fix=fix))
         await ingestor.accept(Message("gt06", "358000000000001", "alarm", 1, fix=None, alarms=("sos",)))
 
-    asyncio.run(report())
+    run_async(report())
     platform.db.dispose()
 
     no_reason = run_cli("device", "positions", "358000000000001", "--json", env=env)
