@@ -118,7 +118,7 @@ def live_server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) ->
         platform.db.dispose()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path: str) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
