@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -30,7 +30,7 @@ def _operator() -> str:
     return f"cli:{os.environ.get('USER', 'admin')}"
 
 
-def _fail(message: str, code: int = 2) -> None:
+def _fail(message: str, code: int = 2) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
 
@@ -65,10 +65,15 @@ def _read(kind: str, identifier: str, limit: int, reason: str) -> list[dict[str,
             device = service.get_device(session, identifier)
         except service.NotFound as error:
             _fail(str(error), 1)
-        reader = dict(reader=_operator(), reader_role="admin", purpose=reason, limit=limit)
+        reader, role = _operator(), "admin"
         if kind == "positions":
-            return [p.as_dict() for p in service.device_positions(session, device, **reader)]  # type: ignore[arg-type]
-        return service.device_alarms(session, device, **reader)  # type: ignore[arg-type]
+            views = service.device_positions(
+                session, device, reader=reader, reader_role=role, purpose=reason, limit=limit
+            )
+            return [view.as_dict() for view in views]
+        return service.device_alarms(
+            session, device, reader=reader, reader_role=role, purpose=reason, limit=limit
+        )
 
 
 @app.command("positions")
@@ -185,7 +190,7 @@ def person_consent(
                 session,
                 found,
                 given_by=by,
-                recorded_by=_operator(),  # type: ignore[arg-type]
+                recorded_by=_operator(),
                 guardian_user_id=user.id if user else None,
                 written_record=written_record,
             )
@@ -219,7 +224,7 @@ def person_guardian(
             found,
             user.id,
             relation=relation,
-            actor=_operator(),  # type: ignore[arg-type,union-attr]
+            actor=_operator(),
             legal_representative=legal_representative,
         )
     typer.echo("guardian linked")
