@@ -87,7 +87,11 @@ def event_types() -> dict[str, type[Event]]:
 
 
 def decode_event(raw: bytes) -> Event:
-    """Parse an envelope back into its typed event, or a GenericEvent for unknown types."""
+    """Parse an envelope back into its typed event, or a GenericEvent for unknown types.
+
+    Raises MalformedEvent for anything else: not JSON, no valid ``type``, no ``id``, or data that
+    does not fit the type's fields.
+    """
     try:
         envelope = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -97,6 +101,8 @@ def decode_event(raw: bytes) -> Event:
     name = envelope.get("type")
     if not isinstance(name, str) or not EVENT_NAME.match(name):
         raise MalformedEvent(f"bad event type {name!r}")
+    if "id" not in envelope:  # a made-up id would defeat de-duplication and idempotent consumers
+        raise MalformedEvent(f"{name}: envelope without an id")
     common = {key: envelope[key] for key in ("id", "time", "source") if key in envelope}
     cls = _REGISTRY.get(name)
     try:
@@ -104,7 +110,9 @@ def decode_event(raw: bytes) -> Event:
             return GenericEvent(event_type=name, payload=envelope.get("data", {}), **common)
         return cls(**common, **envelope.get("data", {}))
     except ValidationError as error:
-        raise MalformedEvent(f"{name}: {error.errors()[0]['msg']}") from None
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "envelope"
+        raise MalformedEvent(f"{name}: {where}: {first['msg']}") from None
 
 
 def subject_matches(pattern: str, name: str) -> bool:

@@ -87,6 +87,7 @@ class Ingestor:
         self._devices: dict[str, DeviceInfo] = {}
         self._last_fix: dict[int, LastFix] = {}
         self._batch: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
+        self._seen: dict[int, dict[str, Any]] = {}
         self._flush_task: asyncio.Task[None] | None = None
         self.stored = 0
         self.refused = 0
@@ -171,15 +172,16 @@ class Ingestor:
         return True
 
     async def _touch(self, info: DeviceInfo, message: Message, now: datetime) -> None:
-        values: dict[str, Any] = {"last_seen_at": now}
+        """Remember when the device was last heard; written with the next batch, not per frame."""
+        seen = self._seen.setdefault(info.id, {})
+        seen["last_seen_at"] = now
         if message.battery_pct is not None:
-            values["battery_pct"] = message.battery_pct
+            seen["battery_pct"] = message.battery_pct
+        self._schedule_flush()
 
-        def run() -> None:
-            with self.platform.db.session() as session:
-                session.execute(update(Device).where(Device.id == info.id).values(**values))
-
-        await asyncio.to_thread(run)
+    def _schedule_flush(self) -> None:
+        if self._flush_task is None or self._flush_task.done():
+            self._flush_task = asyncio.create_task(self._flush_later())
 
     # ------------------------------------------------------------ positions (group commit)
 
@@ -203,8 +205,8 @@ class Ingestor:
         self._batch.append((row, future))
         if len(self._batch) >= self.batch_size:
             await self._flush()
-        elif self._flush_task is None or self._flush_task.done():
-            self._flush_task = asyncio.create_task(self._flush_later())
+        else:
+            self._schedule_flush()
         await future
         if valid and fix.lat is not None and fix.lon is not None:
             previous = self._last_fix.get(info.id)
@@ -223,18 +225,25 @@ class Ingestor:
         )
 
     async def _flush_later(self) -> None:
+        """Wait a moment for more frames, then commit until nothing waits: frames that arrive
+        while a batch is being written must not be left behind (they would never be answered)."""
         await asyncio.sleep(self.batch_delay)
-        await self._flush()
+        while self._batch or self._seen:
+            await self._flush()
 
     async def _flush(self) -> None:
         batch, self._batch = self._batch, []
-        if not batch:
+        seen, self._seen = self._seen, {}
+        if not batch and not seen:
             return
         rows = [row for row, _ in batch]
 
         def run() -> None:
             with self.platform.db.session() as session:
-                session.execute(insert(Position), rows)
+                if rows:
+                    session.execute(insert(Position), rows)
+                for device_id, values in seen.items():
+                    session.execute(update(Device).where(Device.id == device_id).values(**values))
 
         try:
             await asyncio.to_thread(run)

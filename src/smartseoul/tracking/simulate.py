@@ -13,6 +13,7 @@ import contextlib
 import logging
 import math
 import random
+import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -124,9 +125,24 @@ class ChildWalkers:
         return None
 
 
+def listener_reachable(port: int) -> bool:
+    """`smartseoul simulate` may run without a server: walk only where a watch listener answers."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
 def walkers(platform: Platform) -> list[ActivityGenerator]:
     """The generator for the simulator, or none when the listeners are off or no child is seeded."""
-    if not platform.settings.tracking_listeners:
+    if not platform.settings.tracking_listeners or not listener_reachable(
+        platform.settings.tracking_watch_port
+    ):
+        log.info(
+            "simulator: no watch listener on port %d; the demo children stay home",
+            platform.settings.tracking_watch_port,
+        )
         return []
     from smartseoul.tracking.seed import DEMO_PREFIX, homes_and_schools
 
