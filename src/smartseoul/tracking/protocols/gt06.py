@@ -59,9 +59,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from smartseoul.tracking.protocols import Fix, FrameError, Kind, Message, Source
+from smartseoul.tracking.protocols.buffered import BufferedDecoder, _utcnow
 
 PROTOCOL = "gt06"
-MAX_BUFFER = 64 * 1024
 # A declared length above this is not a GT06 frame (the largest real ones, photo chunks, are ~1 KiB);
 # without a cap a corrupted length would stall the connection until 64 KiB had arrived.
 MAX_FRAME = 4096
@@ -166,10 +166,6 @@ def build_frame(msg_type: int, serial: int, content: bytes = b"", *, extended: b
     head = START_LONG + length.to_bytes(2, "big") if extended else START_SHORT + bytes([length])
     body = head[2:] + bytes([msg_type]) + content + (serial & 0xFFFF).to_bytes(2, "big")
     return head[:2] + body + crc_itu(body).to_bytes(2, "big") + STOP
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class _Short(Exception):
@@ -353,7 +349,7 @@ def _dedupe(alarms: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(alarms))
 
 
-class Gt06Decoder:
+class Gt06Decoder(BufferedDecoder):
     """Decoder of one GT06 connection (it remembers the IMEI of the login).
 
     ``clock`` stamps frames that carry no time of their own (cell-only reports, the answer to a
@@ -363,11 +359,7 @@ class Gt06Decoder:
     protocol = PROTOCOL
 
     def __init__(self, *, clock: Callable[[], datetime] = _utcnow) -> None:
-        self.device_id: str | None = None
-        self._clock = clock
-        self._buf = bytearray()
-        self._base = 0  # stream offset of _buf[0]
-        self._hint = 1  # positions 1 .. _hint-1 of _buf are known not to start a frame
+        super().__init__(clock=clock)
         # Frame starts seen inside the frame at _buf[0] while it is incomplete: (end, start), and
         # where to look for more; each is CRC-checked once, when its end has arrived.
         self._inner: list[tuple[int, int]] = []
@@ -375,45 +367,9 @@ class Gt06Decoder:
 
     # ------------------------------------------------------------------ stream
 
-    def feed(self, data: bytes) -> list[Message | FrameError]:
-        """Decode what ``data`` completes; keep the rest for the next call.
-
-        Data is appended at most up to the 64 KiB limit before each pass, so where a buffer is
-        discarded does not depend on how the stream was cut into reads.
-        """
-        out: list[Message | FrameError] = []
-        view = memoryview(data)
-        while view:
-            room = MAX_BUFFER - len(self._buf)
-            self._buf += view[:room]
-            view = view[room:]
-            self._drain(out, final=False)
-            if len(self._buf) >= MAX_BUFFER:
-                out.append(
-                    self._error(
-                        0, f"no complete frame in {len(self._buf)} buffered bytes; discarded", len(self._buf)
-                    )
-                )
-                self._drop(len(self._buf))
-        return out
-
-    def finish(self) -> list[Message | FrameError]:
-        """End of the connection: whatever is still buffered is decoded if it can be, else reported."""
-        out: list[Message | FrameError] = []
-        self._drain(out, final=True)
-        return out
-
-    def _drop(self, count: int) -> None:
-        del self._buf[:count]
-        self._base += count
-        self._hint = max(1, self._hint - count)
+    def _after_drop(self) -> None:
         self._inner.clear()
         self._inner_from = 1
-
-    def _error(self, index: int, reason: str, size: int) -> FrameError:
-        return FrameError(
-            self.protocol, self._base + index, reason, self.device_id, bytes(self._buf[index : index + size])
-        )
 
     def _starts_at(self, index: int) -> bool | None:
         """Whether a frame starts at ``index``; None while the bytes to tell are not there yet."""

@@ -56,9 +56,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from smartseoul.tracking.protocols import Fix, FrameError, Kind, Message, Source
+from smartseoul.tracking.protocols.buffered import BufferedDecoder, _utcnow
 
 PROTOCOL = "h02"
-MAX_BUFFER = 64 * 1024
 MAX_TEXT = 1024  # no real text frame comes near this; a longer one lost its '#'
 BINARY_HEAD = 32  # bytes of a binary frame that hold everything decoded
 BINARY_MAX = 64  # a binary frame's end is searched for up to here
@@ -77,10 +77,6 @@ _MARKERS = re.compile(rb"[*$X]")
 _TEXT_START = re.compile(rb"\*[A-Za-z]{2},")
 _HEX8 = re.compile(r"[0-9A-Fa-f]{8}")
 _DASHED = re.compile(r"-(\d+)-(\d+(?:\.\d+)?)")
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class _Absurd(Exception):
@@ -175,7 +171,7 @@ def _status(word: int, alarms: list[str], extra: dict[str, object]) -> None:
             alarms.append(name)
 
 
-class H02Decoder:
+class H02Decoder(BufferedDecoder):
     """Decoder of one H02 connection: text and binary frames, in any mix.
 
     ``clock`` stamps reports that carry no date (and the time in V4 answers); tests pass a fixed
@@ -185,53 +181,13 @@ class H02Decoder:
     protocol = PROTOCOL
 
     def __init__(self, *, clock: Callable[[], datetime] = _utcnow) -> None:
-        self.device_id: str | None = None
-        self._clock = clock
-        self._buf = bytearray()
-        self._base = 0
-        self._hint = 1  # positions 1 .. _hint-1 of _buf are known not to start a frame
+        super().__init__(clock=clock)
         self._head_done = False  # the binary frame at _buf[0] was decoded; its end is still open
 
     # ------------------------------------------------------------------ stream
 
-    def feed(self, data: bytes) -> list[Message | FrameError]:
-        """Decode what ``data`` completes; keep the rest for the next call.
-
-        Data is appended at most up to the 64 KiB limit before each pass, so where a buffer is
-        discarded does not depend on how the stream was cut into reads.
-        """
-        out: list[Message | FrameError] = []
-        view = memoryview(data)
-        while view:
-            room = MAX_BUFFER - len(self._buf)
-            self._buf += view[:room]
-            view = view[room:]
-            self._drain(out, final=False)
-            if len(self._buf) >= MAX_BUFFER:
-                out.append(
-                    self._error(
-                        0, f"no complete frame in {len(self._buf)} buffered bytes; discarded", len(self._buf)
-                    )
-                )
-                self._drop(len(self._buf))
-        return out
-
-    def finish(self) -> list[Message | FrameError]:
-        """End of the connection: whatever is still buffered is decoded if it can be, else reported."""
-        out: list[Message | FrameError] = []
-        self._drain(out, final=True)
-        return out
-
-    def _drop(self, count: int) -> None:
-        del self._buf[:count]
-        self._base += count
-        self._hint = max(1, self._hint - count)
+    def _after_drop(self) -> None:
         self._head_done = False
-
-    def _error(self, index: int, reason: str, size: int) -> FrameError:
-        return FrameError(
-            self.protocol, self._base + index, reason, self.device_id, bytes(self._buf[index : index + size])
-        )
 
     def _starts_at(self, index: int, final: bool) -> bool | None:
         """Whether a frame starts at ``index``: ``*`` + two letters + ``,``, or ``$``/``X`` + 11 BCD bytes.

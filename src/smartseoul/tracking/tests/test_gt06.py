@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smartseoul.tracking.protocols import FrameError, Message
-from smartseoul.tracking.protocols.gt06 import MAX_BUFFER, Gt06Decoder, build_frame, crc_itu
+from smartseoul.tracking.protocols.buffered import MAX_BUFFER
+from smartseoul.tracking.protocols.gt06 import Gt06Decoder, build_frame, crc_itu
 
 CAPTURES = Path(__file__).parent / "captures" / "gt06.tsv"
 CLOCK = datetime(2024, 5, 1, 12, 30, 45, tzinfo=UTC)

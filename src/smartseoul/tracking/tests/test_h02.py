@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smartseoul.tracking.protocols import FrameError, Message
-from smartseoul.tracking.protocols.h02 import MAX_BUFFER, H02Decoder
+from smartseoul.tracking.protocols.buffered import MAX_BUFFER
+from smartseoul.tracking.protocols.h02 import H02Decoder
 
 CAPTURES = Path(__file__).parent / "captures" / "h02.tsv"
 CLOCK = datetime(2024, 5, 1, 12, 30, 45, tzinfo=UTC)

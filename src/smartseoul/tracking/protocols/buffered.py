@@ -1,0 +1,74 @@
+"""The buffering shared by the binary-capable stream decoders (GT06, H02).
+
+One place decides how bytes accumulate, when a buffer with no frame in it is given up, and how
+stream offsets are kept, so that every protocol reports the same byte offsets for the same
+stream however the TCP reads cut it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from smartseoul.tracking.protocols import FrameError, Message
+
+MAX_BUFFER = 64 * 1024
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class BufferedDecoder:
+    """Base of a decoder that keeps a byte buffer; subclasses implement :meth:`_drain`."""
+
+    protocol = ""
+
+    def __init__(self, *, clock: Callable[[], datetime] = _utcnow) -> None:
+        self.device_id: str | None = None
+        self._clock = clock
+        self._buf = bytearray()
+        self._base = 0  # stream offset of _buf[0]
+        self._hint = 1  # positions 1 .. _hint-1 of _buf are known not to start a frame
+
+    def feed(self, data: bytes) -> list[Message | FrameError]:
+        """Decode what ``data`` completes; keep the rest for the next call.
+
+        Data is appended at most up to the 64 KiB limit before each pass, so where a buffer is
+        discarded does not depend on how the stream was cut into reads.
+        """
+        out: list[Message | FrameError] = []
+        view = memoryview(data)
+        while view:
+            room = MAX_BUFFER - len(self._buf)
+            self._buf += view[:room]
+            view = view[room:]
+            self._drain(out, final=False)
+            if len(self._buf) >= MAX_BUFFER:
+                size = len(self._buf)
+                out.append(self._error(0, f"no complete frame in {size} buffered bytes; discarded", size))
+                self._drop(size)
+        return out
+
+    def finish(self) -> list[Message | FrameError]:
+        """End of the connection: whatever is still buffered is decoded if it can be, else reported."""
+        out: list[Message | FrameError] = []
+        self._drain(out, final=True)
+        return out
+
+    def _drain(self, out: list[Message | FrameError], final: bool) -> None:
+        raise NotImplementedError
+
+    def _drop(self, count: int) -> None:
+        del self._buf[:count]
+        self._base += count
+        self._hint = max(1, self._hint - count)
+        self._after_drop()
+
+    def _after_drop(self) -> None:
+        """Forget per-frame state that referred to the bytes just dropped."""
+
+    def _error(self, index: int, reason: str, size: int) -> FrameError:
+        return FrameError(
+            self.protocol, self._base + index, reason, self.device_id, bytes(self._buf[index : index + size])
+        )
