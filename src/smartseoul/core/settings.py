@@ -153,6 +153,14 @@ class Settings(BaseSettings):
         title="Position retention",
         description="Positions older than this many days are purged; records of provision are kept.",
     )
+    tracking_zones: bool = Field(
+        True,
+        title="Safe zone evaluation",
+        description=(
+            "Evaluate safe zones (with hysteresis) for every stored GPS position and raise "
+            "geofence, left-school and not-arrived alarms."
+        ),
+    )
     log_json: bool = Field(False, title="JSON logs", description="Write logs as one JSON object per line.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", title="Log level", description="Lowest level of log lines written."

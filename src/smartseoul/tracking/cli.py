@@ -228,3 +228,54 @@ def person_guardian(
             legal_representative=legal_representative,
         )
     typer.echo("guardian linked")
+
+
+@person_app.command("zone-add")
+def person_zone_add(
+    person: int,
+    name: Annotated[str, typer.Option(help="Name shown to guardians, e.g. the school's name.")],
+    circle: Annotated[str, typer.Option(help="LAT,LON,RADIUS_M: a circle (radius 20-5000 m).")],
+    role: Annotated[str, typer.Option(help="school, home, route or other.")] = "other",
+    schedule: Annotated[
+        str, typer.Option(help='When it is watched, Seoul time: "mon-fri 08:30-15:00" (empty: always).')
+    ] = "",
+    arrive_by: Annotated[
+        str | None, typer.Option(help="HH:MM: alarm when the person is not inside by then.")
+    ] = None,
+    alert_on_enter: Annotated[bool, typer.Option(help="Also alarm when the person enters.")] = False,
+    alert_on_exit: Annotated[bool, typer.Option(help="Alarm when the person leaves.")] = True,
+) -> None:
+    """Add a circular safe zone to a protected person; prints the zone id."""
+    from smartseoul.tracking import zones
+    from smartseoul.tracking.models import ProtectedPerson
+
+    try:
+        lat_text, lon_text, radius_text = circle.split(",")
+        lat, lon, radius = float(lat_text), float(lon_text), float(radius_text)
+    except ValueError:
+        _fail(f"--circle {circle!r}: give LAT,LON,RADIUS_M, e.g. 37.5720,126.9860,150")
+    platform = _platform()
+    try:
+        planned = zones.parse_schedule_text(schedule) if schedule else []
+        with platform.db.session() as session:
+            if session.get(ProtectedPerson, person) is None:
+                _fail(f"no protected person {person}", 1)
+            zone = zones.add_zone(
+                session,
+                person,
+                actor=_operator(),
+                name=name,
+                kind="circle",
+                geometry={"type": "Point", "coordinates": [lon, lat]},
+                radius_m=radius,
+                role=role,
+                schedule=planned,
+                arrive_by=arrive_by,
+                alert_on_enter=alert_on_enter,
+                alert_on_exit=alert_on_exit,
+                bounds=zones.city_bounds(session),
+            )
+            zone_id = zone.id
+    except InvalidInput as error:
+        _fail(str(error))
+    typer.echo(str(zone_id))

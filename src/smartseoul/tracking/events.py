@@ -24,7 +24,8 @@ class PositionReceived(Event):
 
 
 class AlarmRaised(Event):
-    """An alarm for the incident desk: SOS, fall, watch removed, low battery, ..."""
+    """An alarm for the incident desk: SOS, fall, watch removed, low battery, ..., or a safe zone's
+    (left school, left or entered a zone, not arrived by the set time; ``zone_id`` names the zone)."""
 
     type_name = "tracking.alarm.raised.v1"
     alarm_id: int
@@ -37,6 +38,7 @@ class AlarmRaised(Event):
     position_is_last_known: bool
     position_age_s: float | None
     emergency: bool
+    zone_id: int | None = None
 
     def summary(self, lang: str) -> str:
         names = {
@@ -44,6 +46,10 @@ class AlarmRaised(Event):
             "fall": ("넘어짐 감지", "fall detected"),
             "removal": ("기기 분리", "device removed"),
             "low_battery": ("배터리 부족", "low battery"),
+            "geofence_exit": ("안심존 이탈", "left a safe zone"),
+            "geofence_enter": ("안심존 진입", "entered a safe zone"),
+            "left_school": ("수업 중 학교 이탈", "left school during school hours"),
+            "not_arrived": ("도착 시간까지 미도착", "not arrived by the set time"),
         }
         ko, en = names.get(self.kind, (self.kind, self.kind))
         where_ko = (

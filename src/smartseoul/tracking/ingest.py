@@ -5,6 +5,11 @@ before the device is answered, so an acknowledged position survives a crash, whi
 sees a few large inserts instead of thousands of small ones. Alarms skip the batch: an SOS is
 stored and announced at once, with the last known position (and its age) when the device has no
 fix, because a child pressing SOS indoors is exactly when the fix is missing.
+
+Safe zones (``zones.py``) are evaluated for every committed batch: one in-memory pass over the
+batch's valid GPS fixes, then the zone states and the alarms they raise in one transaction, before
+the batch's frames are answered; the alarms are published after that commit. Device alarms and zone
+alarms are stored by the same :func:`store_alarm`.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +28,7 @@ from sqlalchemy.orm import Session
 from smartseoul.core.bootstrap import Platform
 from smartseoul.core.db import utcnow
 from smartseoul.core.events import Event
-from smartseoul.tracking import consent
+from smartseoul.tracking import consent, zones
 from smartseoul.tracking.events import AlarmRaised, DeviceRefused, PositionReceived
 from smartseoul.tracking.models import Alarm, Device, Position, ProtectedPerson
 from smartseoul.tracking.protocols import Fix, Message
@@ -31,6 +37,7 @@ log = logging.getLogger("smartseoul.tracking.ingest")
 FUTURE_TOLERANCE = timedelta(hours=1)
 PAST_TOLERANCE = timedelta(days=30)
 EMERGENCY_ALARMS = frozenset({"sos", "fall"})
+ARRIVAL_CHECK_S = 60.0
 
 
 @dataclass
@@ -69,6 +76,45 @@ def stored_validity(fix: Fix) -> bool:
     return fix.valid and has_point and fix.source == "gps"
 
 
+def store_alarm(
+    session: Session,
+    *,
+    kind: str,
+    device_id: int,
+    person_id: int | None,
+    district_code: str | None,
+    now: datetime,
+    device_time: datetime | None = None,
+    where: LastFix | None = None,
+    last_known: bool = False,
+    zone_id: int | None = None,
+) -> AlarmRaised:
+    """Store one alarm (device or safe zone) in the caller's transaction; returns the event to
+    publish once that transaction is committed. ``where`` with ``last_known`` is the last known
+    position (its age is kept) when the alarm itself came without a fix."""
+    alarm = Alarm(device_id=device_id, kind=kind, raised_at=now, device_time=device_time, zone_id=zone_id)
+    if where is not None:
+        alarm.lat, alarm.lon = where.lat, where.lon
+        if last_known:
+            alarm.position_is_last_known = True
+            alarm.position_age_s = round((now - where.time).total_seconds(), 1)
+    session.add(alarm)
+    session.flush()
+    return AlarmRaised(
+        alarm_id=alarm.id,
+        kind=kind,
+        device_id=device_id,
+        person_id=person_id,
+        district_code=district_code,
+        lat=alarm.lat,
+        lon=alarm.lon,
+        position_is_last_known=alarm.position_is_last_known,
+        position_age_s=alarm.position_age_s,
+        emergency=kind in EMERGENCY_ALARMS,
+        zone_id=zone_id,
+    )
+
+
 class Ingestor:
     """Accepts decoded messages from every listener of this process."""
 
@@ -79,19 +125,31 @@ class Ingestor:
         batch_size: int = 500,
         batch_delay: float = 0.02,
         cache_seconds: float = 30.0,
+        clock: Callable[[], datetime] = utcnow,
+        zone_margin_m: float = zones.DEFAULT_MARGIN_M,
+        zone_dwell_s: float = zones.DEFAULT_DWELL_S,
+        zone_refresh_s: float = 5.0,
     ) -> None:
         self.platform = platform
+        self.clock = clock
+        self.zone_margin_m = zone_margin_m
+        self.zone_dwell_s = zone_dwell_s
+        self.zone_refresh_s = zone_refresh_s
+        self._zones: zones.ZoneIndex | None = None
+        self._zones_checked = 0.0
+        self._zone_lock = asyncio.Lock()
         self.batch_size = batch_size
         self.batch_delay = batch_delay
         self.cache_seconds = cache_seconds
         self._devices: dict[str, DeviceInfo] = {}
         self._last_fix: dict[int, LastFix] = {}
-        self._batch: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
+        self._batch: list[tuple[dict[str, Any], asyncio.Future[None], DeviceInfo]] = []
         self._seen: dict[int, dict[str, Any]] = {}
         self._flush_task: asyncio.Task[None] | None = None
         self.stored = 0
         self.refused = 0
         self.dropped = 0
+        self.zone_alarms = 0
 
     # ------------------------------------------------------------ devices
 
@@ -122,11 +180,17 @@ class Ingestor:
         return info
 
     def forget(self, identifier: str | None = None) -> None:
-        """Drop cached device facts (after a consent or registration change)."""
+        """Drop cached device facts (after a consent or registration change); with no identifier,
+        the safe zones are reloaded too."""
         if identifier is None:
             self._devices.clear()
+            self._zones = None
         else:
             self._devices.pop(identifier, None)
+
+    def forget_zones(self) -> None:
+        """Reload the safe zones at the next batch (after a zone was added or removed here)."""
+        self._zones = None
 
     # ------------------------------------------------------------ entry point
 
@@ -148,7 +212,7 @@ class Ingestor:
                 DeviceRefused(identifier=message.device_id, protocol=message.protocol, client=client)
             )
             return False
-        now = utcnow()
+        now = self.clock()
         fix = message.fix
         if fix is not None:
             problem = check_fix(fix, now)
@@ -202,7 +266,7 @@ class Ingestor:
             "protocol": message.protocol,
         }
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._batch.append((row, future))
+        self._batch.append((row, future, info))
         if len(self._batch) >= self.batch_size:
             await self._flush()
         else:
@@ -236,7 +300,7 @@ class Ingestor:
         seen, self._seen = self._seen, {}
         if not batch and not seen:
             return
-        rows = [row for row, _ in batch]
+        rows = [row for row, _, _ in batch]
 
         def run() -> None:
             with self.platform.db.session() as session:
@@ -249,14 +313,16 @@ class Ingestor:
             await asyncio.to_thread(run)
         except Exception as error:
             log.exception("could not store %d positions", len(rows))
-            for _, future in batch:
+            for _, future, _ in batch:
                 if not future.done():
                     future.set_exception(error)
             return
         self.stored += len(rows)
-        for _, future in batch:
+        events = await self._evaluate_zones(batch)
+        for _, future, _ in batch:
             if not future.done():
                 future.set_result(None)
+        await self._publish_alarms(events)
 
     async def drain(self) -> None:
         """Commit whatever is waiting (at shutdown)."""
@@ -281,30 +347,21 @@ class Ingestor:
     async def _raise_alarm(self, info: DeviceInfo, kind: str, fix: Fix | None, now: datetime) -> None:
         def run() -> AlarmRaised:
             with self.platform.db.session() as session:
-                alarm = Alarm(
-                    device_id=info.id, kind=kind, raised_at=now, device_time=fix.time if fix else None
-                )
-                if fix is not None and stored_validity(fix):
-                    alarm.lat, alarm.lon = fix.lat, fix.lon
+                here = fix is not None and stored_validity(fix)
+                if here and fix is not None and fix.lat is not None and fix.lon is not None:
+                    where: LastFix | None = LastFix(fix.time, fix.lat, fix.lon)
                 else:
-                    last = self._last_known(session, info.id)
-                    if last is not None:
-                        alarm.lat, alarm.lon = last.lat, last.lon
-                        alarm.position_is_last_known = True
-                        alarm.position_age_s = round((now - last.time).total_seconds(), 1)
-                session.add(alarm)
-                session.flush()
-                return AlarmRaised(
-                    alarm_id=alarm.id,
+                    where = self._last_known(session, info.id)
+                return store_alarm(
+                    session,
                     kind=kind,
                     device_id=info.id,
                     person_id=info.person_id,
                     district_code=info.district_code,
-                    lat=alarm.lat,
-                    lon=alarm.lon,
-                    position_is_last_known=alarm.position_is_last_known,
-                    position_age_s=alarm.position_age_s,
-                    emergency=kind in EMERGENCY_ALARMS,
+                    now=now,
+                    device_time=fix.time if fix else None,
+                    where=where,
+                    last_known=not here,
                 )
 
         event: Event = await asyncio.to_thread(run)
@@ -312,3 +369,144 @@ class Ingestor:
             "alarm %s from %s", kind, info.identifier, extra={"device": info.identifier, "alarm": kind}
         )
         await self.platform.bus.publish(event)
+
+    # ------------------------------------------------------------ safe zones
+
+    def _load_zones(self) -> zones.ZoneIndex:
+        with self.platform.db.session() as session:
+            current = self._zones
+            if current is not None and zones.signature(session) == current.signature:
+                return current
+            return zones.ZoneIndex.load(session)
+
+    async def zone_index(self) -> zones.ZoneIndex:
+        """The compiled zones, reloaded when a zone was added or removed (checked every few seconds)."""
+        if self._zones is None or time.monotonic() - self._zones_checked >= self.zone_refresh_s:
+            self._zones = await asyncio.to_thread(self._load_zones)
+            self._zones_checked = time.monotonic()
+        return self._zones
+
+    def _store_zone_alarms(
+        self, session: Session, found: list[zones.ZoneAlarm], now: datetime
+    ) -> list[Event]:
+        events: list[Event] = []
+        for alarm in found:
+            device_id, district, where, last_known = alarm.device_id, alarm.district_code, None, False
+            if device_id is None:  # the periodic check: the person's most recently heard device
+                device_id = session.scalar(
+                    select(Device.id)
+                    .where(Device.person_id == alarm.person_id)
+                    .order_by(Device.last_seen_at.desc().nulls_last(), Device.id)
+                    .limit(1)
+                )
+                if device_id is None:
+                    log.warning("%s for person %d: the person has no device", alarm.kind, alarm.person_id)
+                    continue
+                person = session.get(ProtectedPerson, alarm.person_id)
+                district = person.district_code if person else None
+                where, last_known = self._last_known(session, device_id), True
+            elif alarm.lat is not None and alarm.lon is not None and alarm.device_time is not None:
+                where = LastFix(alarm.device_time, alarm.lat, alarm.lon)
+            events.append(
+                store_alarm(
+                    session,
+                    kind=alarm.kind,
+                    device_id=device_id,
+                    person_id=alarm.person_id,
+                    district_code=district,
+                    now=now,
+                    device_time=alarm.device_time,
+                    where=where,
+                    last_known=last_known,
+                    zone_id=alarm.zone_id,
+                )
+            )
+        return events
+
+    async def _evaluate_zones(
+        self, batch: list[tuple[dict[str, Any], asyncio.Future[None], DeviceInfo]]
+    ) -> list[Event]:
+        """Zone states and alarms for a committed batch, in one transaction. A failure here is
+        logged and never undoes or withholds the positions (they are committed already)."""
+        if not self.platform.settings.tracking_zones:
+            return []
+        fixes = [
+            zones.ZoneFix(
+                info.person_id,
+                info.id,
+                row["device_time"],
+                row["lat"],
+                row["lon"],
+                row["accuracy_m"],
+                info.district_code,
+            )
+            for row, _, info in batch
+            if row["valid"] and info.person_id is not None
+        ]
+        if not fixes:
+            return []
+        now = self.clock()
+        try:
+            async with self._zone_lock:
+                index = await self.zone_index()
+                if not any(index.by_person.get(f.person_id) for f in fixes):
+                    return []
+
+                def run() -> list[Event]:
+                    with self.platform.db.session() as session:
+                        found = zones.evaluate(
+                            session,
+                            index,
+                            fixes,
+                            now=now,
+                            margin_m=self.zone_margin_m,
+                            dwell_s=self.zone_dwell_s,
+                        )
+                        return self._store_zone_alarms(session, found, now)
+
+                return await asyncio.to_thread(run)
+        except Exception:
+            log.exception("safe zones not evaluated for %d positions", len(fixes))
+            return []
+
+    async def check_arrivals(self, now: datetime | None = None) -> list[Event]:
+        """Raise "not_arrived" for every zone whose person is overdue (the every-minute task)."""
+        if not self.platform.settings.tracking_zones:
+            return []
+        at = now or self.clock()
+        async with self._zone_lock:
+            index = await self.zone_index()
+
+            def run() -> list[Event]:
+                with self.platform.db.session() as session:
+                    return self._store_zone_alarms(session, zones.arrivals(session, index, at), at)
+
+            events = await asyncio.to_thread(run)
+        await self._publish_alarms(events)
+        return events
+
+    async def _publish_alarms(self, events: list[Event]) -> None:
+        for event in events:
+            self.zone_alarms += 1
+            assert isinstance(event, AlarmRaised)
+            log.warning(
+                "alarm %s for person %s (zone %s)",
+                event.kind,
+                event.person_id,
+                event.zone_id,
+                extra={"alarm": event.kind, "zone": event.zone_id},
+            )
+            try:
+                await self.platform.bus.publish(event)
+            except Exception:
+                log.exception("alarm %s stored but not published", event.kind)
+
+
+async def check_arrivals_forever(ingestor: Ingestor, interval: float = ARRIVAL_CHECK_S) -> None:
+    """Started by the plugin: "not arrived by" is due even when no position comes in."""
+    while True:
+        try:
+            await ingestor.check_arrivals()
+        except Exception:
+            log.exception("arrival check failed; will retry")
+        await asyncio.sleep(interval)

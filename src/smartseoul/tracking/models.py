@@ -118,7 +118,7 @@ class Position(Base):
 
 
 class Alarm(Base):
-    """An alarm from a device; SOS without a fix carries the last known position and its age."""
+    """An alarm from a device or a safe zone; SOS without a fix carries the last known position, aged."""
 
     __tablename__ = "tracking_alarms"
 
@@ -133,6 +133,10 @@ class Alarm(Base):
     position_age_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     acknowledged_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # The safe zone behind a geofence_exit, geofence_enter, left_school or not_arrived alarm.
+    zone_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tracking_safe_zones.id", ondelete="SET NULL"), nullable=True
+    )
 
 
 class LocationProvision(Base):
@@ -149,3 +153,57 @@ class LocationProvision(Base):
     purpose: Mapped[str] = mapped_column(Text)
     emergency: Mapped[bool] = mapped_column(Boolean, default=False)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+ZONE_KINDS = ("polygon", "circle", "corridor")
+ZONE_ROLES = ("school", "home", "route", "other")
+
+
+class SafeZone(Base):
+    """A safe zone of one person: a polygon, a circle (centre + ``radius_m``) or a corridor (a route
+    as a LineString + ``width_m``), watched during its ``schedule`` (Asia/Seoul; empty = always)."""
+
+    __tablename__ = "tracking_safe_zones"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("tracking_persons.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(16))
+    # GeoJSON in lon/lat: Polygon, Point (circle centre) or LineString (corridor centre line).
+    geometry: Mapped[dict[str, Any]] = mapped_column(JSON)
+    radius_m: Mapped[float | None] = mapped_column(Float, nullable=True)
+    width_m: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # [{"days": [0-6, Monday = 0], "start": "HH:MM", "end": "HH:MM"}], Asia/Seoul; empty = always.
+    schedule: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    role: Mapped[str] = mapped_column(String(16), default="other")
+    alert_on_exit: Mapped[bool] = mapped_column(Boolean, default=True)
+    alert_on_enter: Mapped[bool] = mapped_column(Boolean, default=False)
+    # "HH:MM" on schedule days: "not_arrived" when the person is not confirmed inside by then.
+    arrive_by: Mapped[str | None] = mapped_column(String(5), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+
+
+class ZoneState(Base):
+    """Where a person stands with one zone, kept in the database so that a restart neither forgets
+    a pending change nor raises an alarm twice."""
+
+    __tablename__ = "tracking_zone_states"
+
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("tracking_persons.id", ondelete="CASCADE"), primary_key=True
+    )
+    zone_id: Mapped[int] = mapped_column(
+        ForeignKey("tracking_safe_zones.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    inside: Mapped[bool] = mapped_column(Boolean)
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When positions started to be clearly on the other side (None: no change under way).
+    pending_change_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Device time of the last GPS fix evaluated (older fixes arriving late are ignored).
+    last_fix_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Device time of the last fix while confirmed inside ("has the child arrived today?").
+    last_inside_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Seoul day on which "not_arrived" was raised (once per day).
+    not_arrived_on: Mapped[date | None] = mapped_column(Date, nullable=True)

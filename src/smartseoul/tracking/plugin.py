@@ -23,6 +23,7 @@ INGESTOR_KEY = "tracking.ingestor"
 SERVERS_KEY = "tracking.servers"
 MQTT_KEY = "tracking.mqtt"
 RETENTION_KEY = "tracking.retention"
+ARRIVALS_KEY = "tracking.arrivals"
 
 
 def ingestor(platform: Platform) -> Ingestor:
@@ -73,6 +74,10 @@ async def _on_startup(platform: Platform) -> None:
     from smartseoul.tracking.retention import run_periodically
 
     platform.cache[RETENTION_KEY] = asyncio.create_task(run_periodically(platform))
+    if platform.settings.tracking_zones:
+        from smartseoul.tracking.ingest import check_arrivals_forever
+
+        platform.cache[ARRIVALS_KEY] = asyncio.create_task(check_arrivals_forever(ingestor(platform)))
     if platform.settings.tracking_listeners:
         platform.cache[SERVERS_KEY] = await start_listeners(platform)
     if platform.settings.tracking_mqtt_url:
@@ -84,7 +89,7 @@ async def _on_startup(platform: Platform) -> None:
 
 
 async def _on_shutdown(platform: Platform) -> None:
-    for key in (MQTT_KEY, RETENTION_KEY):
+    for key in (MQTT_KEY, RETENTION_KEY, ARRIVALS_KEY):
         task = platform.cache.pop(key, None)
         if isinstance(task, asyncio.Task):
             task.cancel()

@@ -1,4 +1,4 @@
-"""HTTP API of location safety: the OwnTracks endpoint and reads of a person's location.
+"""HTTP API of location safety: the OwnTracks endpoint, reads of a person's location, safe zones.
 
 A person who is not the asker's to see answers 404 (not 403), so the API does not confirm who
 is protected; the attempt still goes to the audit ledger.
@@ -7,18 +7,19 @@ is protected; the attempt still goes to the audit ledger.
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from smartseoul.core.auth import Principal
 from smartseoul.core.bootstrap import Platform
-from smartseoul.tracking import service
-from smartseoul.tracking.models import Device, LocationProvision, Position, ProtectedPerson
+from smartseoul.tracking import service, zones
+from smartseoul.tracking.models import Device, Guardianship, LocationProvision, Position, ProtectedPerson
 from smartseoul.tracking.plugin import ingestor
 from smartseoul.tracking.protocols import FrameError
 from smartseoul.web.deps import client_address, db_session, get_platform, record_denial, require
@@ -26,6 +27,8 @@ from smartseoul.web.problems import Problem
 
 router = APIRouter(prefix="/api/v1", tags=["tracking"])
 READERS = ("admin", "operator", "dispatcher", "guardian")
+ZONE_MANAGERS = ("admin", "operator", "guardian")
+CITY_BOUNDS_KEY = "tracking.city_bounds"
 SEOUL = ZoneInfo("Asia/Seoul")
 PersonId = Annotated[int, Path(ge=1)]
 Reason = Annotated[
@@ -197,3 +200,116 @@ def access_ledger(
         }
         for r in rows
     ]
+
+
+# ---------------------------------------------------------------- safe zones
+
+
+class ZoneIn(BaseModel):
+    """A safe zone: a GeoJSON Polygon, a Point with ``radius_m`` (circle) or a LineString with
+    ``width_m`` (corridor, e.g. the way from home to school), in lon/lat."""
+
+    name: str = Field(min_length=1, max_length=128)
+    kind: Literal["polygon", "circle", "corridor"]
+    geometry: dict[str, Any]
+    radius_m: float | None = None
+    width_m: float | None = None
+    schedule: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description='[{"days": [0-6, Monday = 0], "start": "HH:MM", "end": "HH:MM"}], Seoul; [] = always',
+    )
+    role: Literal["school", "home", "route", "other"] = "other"
+    alert_on_exit: bool = True
+    alert_on_enter: bool = False
+    arrive_by: str | None = Field(None, description='"HH:MM": alarm when not inside by then on schedule days')
+
+
+def _zone_person(session: Session, request: Request, principal: Principal, person_id: int) -> ProtectedPerson:
+    """Admins and operators manage anyone's zones; a guardian only those of their own person, with
+    the right to manage zones. Anyone else gets 404 (the attempt is audited)."""
+    person = session.get(ProtectedPerson, person_id)
+    if person is not None and principal.has_any("admin", "operator"):
+        return person
+    link = (
+        session.scalar(
+            select(Guardianship).where(
+                Guardianship.person_id == person_id, Guardianship.user_id == principal.id
+            )
+        )
+        if person is not None and principal.kind == "user"
+        else None
+    )
+    if person is None or link is None:
+        record_denial(session, request, principal, f"safe zones of person {person_id}")
+        raise Problem(404, "Unknown person", f"no protected person {person_id} for you", "unknown_person")
+    if not link.can_manage_zones:
+        record_denial(session, request, principal, f"safe zones of person {person_id}: no zone right")
+        raise Problem(
+            403, "Forbidden", "your guardianship does not include managing safe zones", "zones_forbidden"
+        )
+    return person
+
+
+def _city_bounds(platform: Platform, session: Session) -> tuple[float, float, float, float] | None:
+    bounds = platform.cache.get(CITY_BOUNDS_KEY)
+    if bounds is None:
+        bounds = zones.city_bounds(session)
+        if bounds is not None:
+            platform.cache[CITY_BOUNDS_KEY] = bounds
+    return bounds
+
+
+@router.get("/tracking/persons/{person_id}/zones", summary="The person's safe zones")
+def list_zones(
+    person_id: PersonId,
+    request: Request,
+    session: Session = Depends(db_session),
+    principal: Principal = Depends(require(*ZONE_MANAGERS)),
+) -> list[dict[str, Any]]:
+    _zone_person(session, request, principal, person_id)
+    return [zones.zone_dict(zone) for zone in zones.person_zones(session, person_id)]
+
+
+@router.post(
+    "/tracking/persons/{person_id}/zones", status_code=201, summary="Add a safe zone (hysteresis, schedule)"
+)
+def create_zone(
+    person_id: PersonId,
+    body: ZoneIn,
+    request: Request,
+    session: Session = Depends(db_session),
+    platform: Platform = Depends(get_platform),
+    principal: Principal = Depends(require(*ZONE_MANAGERS)),
+) -> dict[str, Any]:
+    _zone_person(session, request, principal, person_id)
+    try:
+        zone = zones.add_zone(
+            session,
+            person_id,
+            actor=principal.name,
+            bounds=_city_bounds(platform, session),
+            **body.model_dump(),
+        )
+    except zones.ZoneError as error:
+        raise Problem(422, "Invalid zone", str(error), "invalid_zone", field=error.field) from None
+    result = zones.zone_dict(zone)
+    session.commit()
+    ingestor(platform).forget_zones()
+    return result
+
+
+@router.delete("/tracking/persons/{person_id}/zones/{zone_id}", status_code=204, summary="Remove a safe zone")
+def delete_zone(
+    person_id: PersonId,
+    zone_id: Annotated[int, Path(ge=1)],
+    request: Request,
+    session: Session = Depends(db_session),
+    platform: Platform = Depends(get_platform),
+    principal: Principal = Depends(require(*ZONE_MANAGERS)),
+) -> Response:
+    _zone_person(session, request, principal, person_id)
+    if not zones.remove_zone(session, person_id, zone_id, actor=principal.name):
+        raise Problem(404, "Unknown zone", f"person {person_id} has no zone {zone_id}", "unknown_zone")
+    session.commit()
+    ingestor(platform).forget_zones()
+    return Response(status_code=204)

@@ -1,0 +1,791 @@
+"""Safe zones: is the person inside, did they leave school, have they arrived by 09:00?
+
+Why hysteresis. A GPS fix wanders by 5-30 m even when the watch lies still, and more in the
+street canyons around a school; a geofence that flips at the exact boundary therefore raises an
+"exit" and an "enter" every few minutes for a child standing at the school gate (the complaint
+Traccar users make about geofence flapping). A guardian who gets ten false alarms ignores the
+eleventh. So a zone decision here needs two things:
+
+- **A margin band.** With margin ``m`` (``DEFAULT_MARGIN_M`` = 20 m, or the fix's reported
+  accuracy when that is larger, capped at ``MAX_MARGIN_M`` = 100 m, and at half the zone's inner
+  radius so that a small zone can still be entered), a fix is *clearly inside* when it lies inside
+  the zone shrunk by ``m``, *clearly outside* when it lies outside the zone grown by ``m``; in
+  between it changes nothing. This is computed exactly as a signed distance to the boundary
+  (negative inside) in local metres, never by buffering polygons.
+- **A dwell time.** A change is confirmed only once fixes have stayed clearly on the other side for
+  ``DEFAULT_DWELL_S`` = 30 s (from the first such fix to the confirming one); a clear fix on the
+  current side cancels it. A 10-second excursion through the gate raises nothing.
+
+Only valid GPS fixes count (``stored_validity`` in ingest): a cell-tower or Wi-Fi position is
+hundreds of metres off and would flip every zone it touches, so it never changes a zone state.
+The first clear fix of a person for a zone sets the state without an alarm (nothing was crossed).
+
+Alarms follow confirmed changes: an exit of a zone with ``alert_on_exit`` whose schedule covers the
+moment the person left (the first clearly-outside fix) raises ``geofence_exit``, or ``left_school``
+for a zone whose role is ``school``; an entry with ``alert_on_enter`` raises ``geofence_enter``. A
+zone with ``arrive_by`` raises ``not_arrived`` once per Seoul day when the person has not been
+confirmed inside by that time on a schedule day.
+
+Geometry: every zone keeps its shape projected to metres on a local equal-area plane centred on
+the zone itself (``core.geo``), so distances near the zone are exact to well under a metre; an
+STRtree over the zones' boxes (in degrees, grown by the largest margin) finds the few zones near a
+fix among tens of thousands, and a zone of the person that the tree does not return is clearly
+outside. The state lives in ``tracking_zone_states`` so a restart neither forgets a pending change
+nor raises an alarm twice.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from enum import Enum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import shapely
+from shapely import STRtree
+from shapely.geometry import LineString, Point, Polygon, box, shape
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy.orm import Session
+
+from smartseoul.core import audit
+from smartseoul.core.auth import InvalidInput
+from smartseoul.core.geo import EARTH_RADIUS_M, to_local_metres
+from smartseoul.tracking.models import ZONE_KINDS, ZONE_ROLES, SafeZone, ZoneState
+
+SEOUL = ZoneInfo("Asia/Seoul")
+DEFAULT_MARGIN_M = 20.0
+MAX_MARGIN_M = 100.0
+DEFAULT_DWELL_S = 30.0
+RADIUS_M = (20.0, 5000.0)
+WIDTH_M = (10.0, 500.0)
+MAX_VERTICES = 2000
+HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+METRES_PER_DEGREE = math.pi / 180 * EARTH_RADIUS_M
+
+
+class ZoneError(InvalidInput):
+    """An invalid zone; ``field`` names the offending field (``geometry``, ``radius_m``, ...)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class Side(Enum):
+    INSIDE = "inside"
+    OUTSIDE = "outside"
+    BETWEEN = "between"
+
+
+# ---------------------------------------------------------------- schedules
+
+
+@dataclass(frozen=True)
+class Window:
+    """Days (Monday = 0) and a time range in Seoul, start < end."""
+
+    days: frozenset[int]
+    start: time
+    end: time
+
+    def contains(self, local: datetime) -> bool:
+        return local.weekday() in self.days and self.start <= local.time() < self.end
+
+
+def parse_hhmm(value: Any, field_name: str) -> time:
+    if not isinstance(value, str) or not HHMM.match(value):
+        raise ZoneError(field_name, f"{value!r} is not a time HH:MM (00:00-23:59)")
+    return time(int(value[:2]), int(value[3:]))
+
+
+def parse_schedule(raw: Any) -> tuple[Window, ...]:
+    """``[{"days": [0-6], "start": "HH:MM", "end": "HH:MM"}]`` (Seoul time); empty = always."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ZoneError("schedule", "a list of {days, start, end}")
+    windows = []
+    for i, item in enumerate(raw):
+        where = f"schedule[{i}]"
+        if not isinstance(item, dict):
+            raise ZoneError(where, "an object with days, start and end")
+        days = item.get("days")
+        if (
+            not isinstance(days, list)
+            or not days
+            or not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= 6 for d in days)
+        ):
+            raise ZoneError(f"{where}.days", "a non-empty list of weekdays 0-6 (Monday = 0)")
+        start = parse_hhmm(item.get("start"), f"{where}.start")
+        end = parse_hhmm(item.get("end"), f"{where}.end")
+        if not start < end:
+            raise ZoneError(f"{where}.end", f"end {item['end']} must be after start {item['start']}")
+        windows.append(Window(frozenset(days), start, end))
+    return tuple(windows)
+
+
+def parse_schedule_text(text: str) -> list[dict[str, Any]]:
+    """``"mon-fri 08:30-15:00"`` or ``"mon,wed 09:00-12:00; sat 10:00-11:00"`` -> schedule JSON."""
+    schedule: list[dict[str, Any]] = []
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        days_text, _, hours = part.partition(" ")
+        start, _, end = hours.strip().partition("-")
+        days: list[int] = []
+        for chunk in days_text.lower().split(","):
+            first, _, last = chunk.partition("-")
+            if first not in DAY_NAMES or (last and last not in DAY_NAMES):
+                raise ZoneError("schedule", f"{part!r}: days as mon-fri or mon,wed,fri")
+            a, b = DAY_NAMES.index(first), DAY_NAMES.index(last or first)
+            if b < a:
+                raise ZoneError("schedule", f"{part!r}: {chunk} runs backwards")
+            days.extend(range(a, b + 1))
+        schedule.append({"days": sorted(set(days)), "start": start, "end": end})
+    parse_schedule(schedule)
+    return schedule
+
+
+# ---------------------------------------------------------------- validation
+
+
+def _coords(value: Any) -> bool:
+    return (
+        isinstance(value, list | tuple)
+        and len(value) >= 2
+        and all(
+            isinstance(c, int | float) and not isinstance(c, bool) and math.isfinite(c) for c in value[:2]
+        )
+    )
+
+
+def _inside_bounds(geometry: BaseGeometry, bounds: tuple[float, float, float, float] | None) -> bool:
+    if bounds is None:
+        return True
+    return bool(box(*bounds).contains(geometry))
+
+
+def validate_zone(
+    *,
+    name: str,
+    kind: str,
+    geometry: Any,
+    role: str = "other",
+    radius_m: float | None = None,
+    width_m: float | None = None,
+    schedule: Any = None,
+    arrive_by: str | None = None,
+    bounds: tuple[float, float, float, float] | None = None,
+) -> dict[str, Any]:
+    """Check a zone as a guardian typed it; returns the columns to store, or raises ZoneError."""
+    if not name or not name.strip() or len(name.strip()) > 128:
+        raise ZoneError("name", "1-128 characters")
+    if kind not in ZONE_KINDS:
+        raise ZoneError("kind", f"choose from {', '.join(ZONE_KINDS)}")
+    if role not in ZONE_ROLES:
+        raise ZoneError("role", f"choose from {', '.join(ZONE_ROLES)}")
+    if not isinstance(geometry, dict):
+        raise ZoneError("geometry", "a GeoJSON geometry object")
+    expected = {"polygon": "Polygon", "circle": "Point", "corridor": "LineString"}[kind]
+    if geometry.get("type") != expected:
+        raise ZoneError("geometry", f"a {kind} zone needs a GeoJSON {expected}")
+    coordinates = geometry.get("coordinates")
+    try:
+        if kind == "polygon":
+            rings = coordinates if isinstance(coordinates, list) else []
+            if not rings or not all(isinstance(r, list) and all(_coords(c) for c in r) for r in rings):
+                raise ZoneError("geometry", "Polygon coordinates must be rings of [lon, lat]")
+            if sum(len(r) for r in rings) > MAX_VERTICES:
+                raise ZoneError("geometry", f"at most {MAX_VERTICES} vertices")
+            found = shape(geometry)
+            if found.is_empty or not found.is_valid:
+                reason = shapely.is_valid_reason(found) if not found.is_empty else "empty"
+                raise ZoneError("geometry", f"not a valid polygon ({reason})")
+        elif kind == "circle":
+            if not isinstance(coordinates, list) or not _coords(coordinates):
+                raise ZoneError("geometry", "Point coordinates must be [lon, lat]")
+            found = Point(coordinates[0], coordinates[1])
+        else:
+            if (
+                not isinstance(coordinates, list)
+                or len(coordinates) < 2
+                or not all(map(_coords, coordinates))
+            ):
+                raise ZoneError("geometry", "LineString coordinates must be two or more [lon, lat]")
+            if len(coordinates) > MAX_VERTICES:
+                raise ZoneError("geometry", f"at most {MAX_VERTICES} vertices")
+            found = LineString([c[:2] for c in coordinates])
+            if found.length == 0:
+                raise ZoneError("geometry", "the corridor has no length")
+    except (ValueError, TypeError, AttributeError, IndexError) as error:
+        if isinstance(error, ZoneError):
+            raise
+        raise ZoneError("geometry", f"not a valid GeoJSON {expected}") from None
+    if not _inside_bounds(found, bounds):
+        raise ZoneError("geometry", "the zone must lie inside the city")
+    if kind == "circle":
+        if radius_m is None or not RADIUS_M[0] <= radius_m <= RADIUS_M[1]:
+            raise ZoneError("radius_m", f"a circle needs a radius of {RADIUS_M[0]:.0f}-{RADIUS_M[1]:.0f} m")
+    elif radius_m is not None:
+        raise ZoneError("radius_m", "only a circle has a radius")
+    if kind == "corridor":
+        if width_m is None or not WIDTH_M[0] <= width_m <= WIDTH_M[1]:
+            raise ZoneError("width_m", f"a corridor needs a width of {WIDTH_M[0]:.0f}-{WIDTH_M[1]:.0f} m")
+    elif width_m is not None:
+        raise ZoneError("width_m", "only a corridor has a width")
+    windows = parse_schedule(schedule)
+    if arrive_by is not None:
+        parse_hhmm(arrive_by, "arrive_by")
+    return {
+        "name": name.strip(),
+        "kind": kind,
+        "role": role,
+        "geometry": {"type": expected, "coordinates": shapely.geometry.mapping(found)["coordinates"]},
+        "radius_m": radius_m,
+        "width_m": width_m,
+        "schedule": [
+            {"days": sorted(w.days), "start": w.start.strftime("%H:%M"), "end": w.end.strftime("%H:%M")}
+            for w in windows
+        ],
+        "arrive_by": arrive_by,
+    }
+
+
+# ---------------------------------------------------------------- rules and shapes
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What a zone asks for, without its geometry."""
+
+    id: int
+    person_id: int
+    name: str
+    role: str
+    windows: tuple[Window, ...]
+    alert_on_exit: bool
+    alert_on_enter: bool
+    arrive_by: time | None
+
+    def watched_at(self, at: datetime) -> bool:
+        """True when the schedule covers ``at`` (always, for an empty schedule)."""
+        if not self.windows:
+            return True
+        local = at.astimezone(SEOUL)
+        return any(w.contains(local) for w in self.windows)
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A zone's shape in its own local metres: signed distance = distance(target) - offset,
+    negated when ``area`` contains the point (polygons)."""
+
+    k: float  # cos(lat0) of the zone's projection
+    target: BaseGeometry  # polygon boundary, circle centre or corridor centre line
+    offset: float  # 0, radius, half width
+    area: BaseGeometry | None  # the polygon itself (for the sign), else None
+    inner_radius: float  # half of this caps the margin
+    envelope: tuple[float, float, float, float]  # lon/lat box of the zone itself
+
+
+def compile_zone(
+    kind: str, geometry: dict[str, Any], radius_m: float | None, width_m: float | None
+) -> Compiled:
+    lonlat = shape(geometry)
+    lat0 = lonlat.centroid.y
+    k = math.cos(math.radians(lat0))
+    local = to_local_metres(lonlat, lat0)
+    if kind == "polygon":
+        assert isinstance(local, Polygon)
+        inner = shapely.maximum_inscribed_circle(local, tolerance=1.0)
+        return Compiled(k, local.boundary, 0.0, local, float(inner.length), lonlat.bounds)
+    if kind == "circle":
+        radius = float(radius_m or 0.0)
+        d_lat = radius / METRES_PER_DEGREE
+        d_lon = d_lat / max(k, 1e-6)
+        lon, lat = lonlat.x, lonlat.y
+        return Compiled(k, local, radius, None, radius, (lon - d_lon, lat - d_lat, lon + d_lon, lat + d_lat))
+    half = float(width_m or 0.0) / 2
+    d_lat = half / METRES_PER_DEGREE
+    d_lon = d_lat / max(k, 1e-6)
+    x0, y0, x1, y1 = lonlat.bounds
+    return Compiled(k, local, half, None, half, (x0 - d_lon, y0 - d_lat, x1 + d_lon, y1 + d_lat))
+
+
+def rule_of(zone: SafeZone) -> Rule:
+    return Rule(
+        id=zone.id,
+        person_id=zone.person_id,
+        name=zone.name,
+        role=zone.role,
+        windows=parse_schedule(zone.schedule or []),
+        alert_on_exit=zone.alert_on_exit,
+        alert_on_enter=zone.alert_on_enter,
+        arrive_by=parse_hhmm(zone.arrive_by, "arrive_by") if zone.arrive_by else None,
+    )
+
+
+@dataclass(frozen=True)
+class ZoneFix:
+    """One valid GPS fix of a person, as zone evaluation needs it."""
+
+    person_id: int
+    device_id: int
+    time: datetime
+    lat: float
+    lon: float
+    accuracy_m: float | None = None
+    district_code: str | None = None
+
+
+def margin_for(accuracy_m: float | None, base_m: float = DEFAULT_MARGIN_M) -> float:
+    """The band half-width for one fix: the base margin, or the fix's accuracy when larger, capped."""
+    return min(max(base_m, accuracy_m or 0.0), MAX_MARGIN_M)
+
+
+def classify(signed_distance_m: float, margin_m: float) -> Side:
+    """Negative distances are inside the zone."""
+    if signed_distance_m < -margin_m:
+        return Side.INSIDE
+    if signed_distance_m > margin_m:
+        return Side.OUTSIDE
+    return Side.BETWEEN
+
+
+class ZoneIndex:
+    """Every active zone, compiled once, with an STRtree over the boxes grown by the largest margin."""
+
+    def __init__(self, zones: Sequence[tuple[Rule, Compiled]], signature: tuple[int, int] = (0, 0)) -> None:
+        self.rules = [rule for rule, _ in zones]
+        self.shapes = [compiled for _, compiled in zones]
+        self.signature = signature
+        self.by_person: dict[int, list[int]] = defaultdict(list)
+        for i, rule in enumerate(self.rules):
+            self.by_person[rule.person_id].append(i)
+        self.position = {rule.id: i for i, rule in enumerate(self.rules)}
+        self._person = np.array([r.person_id for r in self.rules], dtype=np.int64)
+        self._k = np.array([c.k for c in self.shapes], dtype=float)
+        self._offset = np.array([c.offset for c in self.shapes], dtype=float)
+        self._cap = np.array([c.inner_radius / 2 for c in self.shapes], dtype=float)
+        self._targets = np.array([c.target for c in self.shapes], dtype=object)
+        self._areas = np.array([c.area for c in self.shapes], dtype=object)
+        boxes = []
+        for c in self.shapes:
+            x0, y0, x1, y1 = c.envelope
+            # Generous: 20 % over the largest margin, in degrees at the zone's own latitude.
+            d_lat = MAX_MARGIN_M * 1.2 / METRES_PER_DEGREE
+            d_lon = d_lat / max(c.k, 1e-6)
+            boxes.append(box(x0 - d_lon, y0 - d_lat, x1 + d_lon, y1 + d_lat))
+        self._tree = STRtree(boxes)
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    @classmethod
+    def load(cls, session: Session) -> ZoneIndex:
+        zones = session.scalars(select(SafeZone).where(SafeZone.active.is_(True)).order_by(SafeZone.id))
+        compiled = [(rule_of(z), compile_zone(z.kind, z.geometry, z.radius_m, z.width_m)) for z in zones]
+        return cls(compiled, signature(session))
+
+    def signed_distances(self, lats: np.ndarray, lons: np.ndarray, zone_idx: np.ndarray) -> np.ndarray:
+        """Signed distance in metres (negative inside) of each point to the matching zone."""
+        if len(zone_idx) == 0:
+            return np.zeros(0)
+        k = self._k[zone_idx]
+        x = lons * METRES_PER_DEGREE * k
+        y = EARTH_RADIUS_M * np.sin(np.radians(lats)) / k
+        points = shapely.points(x, y)
+        distance = shapely.distance(self._targets[zone_idx], points) - self._offset[zone_idx]
+        inside = shapely.contains(self._areas[zone_idx], points)  # None (not a polygon): False
+        signed: np.ndarray = np.where(inside, -distance, distance)
+        return signed
+
+    def sides(
+        self, fixes: Sequence[ZoneFix], base_margin_m: float = DEFAULT_MARGIN_M
+    ) -> list[dict[int, Side]]:
+        """For each fix, the side of every zone of its person (by index into ``rules``)."""
+        result: list[dict[int, Side]] = [
+            dict.fromkeys(self.by_person.get(f.person_id, ()), Side.OUTSIDE) for f in fixes
+        ]
+        if not fixes or not self.rules:
+            return result
+        lats = np.array([f.lat for f in fixes], dtype=float)
+        lons = np.array([f.lon for f in fixes], dtype=float)
+        persons = np.array([f.person_id for f in fixes], dtype=np.int64)
+        fix_idx, zone_idx = self._tree.query(shapely.points(lons, lats))
+        mine = self._person[zone_idx] == persons[fix_idx]
+        fix_idx, zone_idx = fix_idx[mine], zone_idx[mine]
+        distances = self.signed_distances(lats[fix_idx], lons[fix_idx], zone_idx)
+        margins = np.array([margin_for(f.accuracy_m, base_margin_m) for f in fixes], dtype=float)
+        caps = np.minimum(margins[fix_idx], self._cap[zone_idx])
+        for f, z, d, m in zip(
+            fix_idx.tolist(), zone_idx.tolist(), distances.tolist(), caps.tolist(), strict=True
+        ):
+            result[f][z] = classify(d, m)
+        return result
+
+
+def signature(session: Session) -> tuple[int, int]:
+    """Changes when a zone is added or deactivated (how a long-running ingestor notices)."""
+    row = session.execute(
+        select(func.count(SafeZone.id), func.coalesce(func.max(SafeZone.id), 0)).where(
+            SafeZone.active.is_(True)
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+# ---------------------------------------------------------------- the state machine (pure)
+
+
+@dataclass
+class Tracked:
+    inside: bool
+    since: datetime
+    pending_since: datetime | None = None
+    last_fix_at: datetime | None = None
+    last_inside_at: datetime | None = None
+    not_arrived_on: date | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    entered: bool
+    crossed_at: datetime  # the first fix clearly on the new side
+    confirmed_at: datetime  # the fix that completed the dwell
+
+
+def step(
+    state: Tracked | None, side: Side, at: datetime, dwell: timedelta
+) -> tuple[Tracked | None, Change | None]:
+    """One fix for one zone: the new state and the confirmed change, if any."""
+    if state is None or state.last_fix_at is None:
+        if side is Side.BETWEEN:
+            return state, None
+        inside = side is Side.INSIDE
+        fresh = Tracked(
+            inside,
+            at,
+            None,
+            at,
+            at if inside else None,
+            state.not_arrived_on if state else None,
+        )
+        return fresh, None
+    if at <= state.last_fix_at:
+        return state, None  # late or repeated fix: the state already reflects newer ones
+    state.last_fix_at = at
+    change = None
+    if side is Side.BETWEEN:
+        pass
+    elif (side is Side.INSIDE) == state.inside:
+        state.pending_since = None
+    else:
+        if state.pending_since is None:
+            state.pending_since = at
+        if at - state.pending_since >= dwell:
+            change = Change(not state.inside, state.pending_since, at)
+            state.inside, state.since, state.pending_since = not state.inside, state.pending_since, None
+    if state.inside:
+        state.last_inside_at = at
+    return state, change
+
+
+def alarm_kinds(rule: Rule, change: Change) -> list[str]:
+    """The alarms a confirmed change raises: only during the schedule, at the moment of crossing."""
+    if not rule.watched_at(change.crossed_at):
+        return []
+    if change.entered:
+        return ["geofence_enter"] if rule.alert_on_enter else []
+    if not rule.alert_on_exit:
+        return []
+    return ["left_school"] if rule.role == "school" else ["geofence_exit"]
+
+
+def arrival_overdue(rule: Rule, state: Tracked | None, now: datetime) -> bool:
+    """True when ``not_arrived`` is due for this zone at ``now`` (and not raised yet today)."""
+    if rule.arrive_by is None:
+        return False
+    local = now.astimezone(SEOUL)
+    today = local.date()
+    if rule.windows:
+        windows = [w for w in rule.windows if local.weekday() in w.days]
+        if not windows:
+            return False
+        latest_end = max(w.end for w in windows)
+        if local.time() >= latest_end:
+            return False  # the day's schedule is over: too late to be useful
+    if local.time() < rule.arrive_by:
+        return False
+    if state is None:
+        return True
+    if state.not_arrived_on == today:
+        return False
+    arrived = state.last_inside_at is not None and state.last_inside_at.astimezone(SEOUL).date() == today
+    return not arrived
+
+
+# ---------------------------------------------------------------- with the database
+
+
+@dataclass(frozen=True)
+class ZoneAlarm:
+    """An alarm decided by zone evaluation, to be stored and published by the ingestor."""
+
+    kind: str
+    zone_id: int
+    person_id: int
+    device_id: int | None
+    district_code: str | None
+    device_time: datetime | None
+    lat: float | None
+    lon: float | None
+
+
+def _tracked(row: ZoneState) -> Tracked:
+    return Tracked(
+        row.inside,
+        row.since,
+        row.pending_change_since,
+        row.last_fix_at,
+        row.last_inside_at,
+        row.not_arrived_on,
+    )
+
+
+def _write(row: ZoneState, state: Tracked) -> None:
+    row.inside, row.since, row.pending_change_since = state.inside, state.since, state.pending_since
+    row.last_fix_at, row.last_inside_at, row.not_arrived_on = (
+        state.last_fix_at,
+        state.last_inside_at,
+        state.not_arrived_on,
+    )
+
+
+@dataclass
+class _States:
+    """The zone states of some persons, loaded at once and written back at the end."""
+
+    session: Session
+    rows: dict[tuple[int, int], ZoneState] = field(default_factory=dict)
+    tracked: dict[tuple[int, int], Tracked] = field(default_factory=dict)
+
+    def load(self, keys: Iterable[tuple[int, int]]) -> None:
+        wanted = sorted(set(keys))
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
+            query = select(ZoneState).where(tuple_(ZoneState.person_id, ZoneState.zone_id).in_(chunk))
+            for row in self.session.scalars(query):
+                self.rows[(row.person_id, row.zone_id)] = row
+                self.tracked[(row.person_id, row.zone_id)] = _tracked(row)
+
+    def get(self, key: tuple[int, int]) -> Tracked | None:
+        return self.tracked.get(key)
+
+    def put(self, key: tuple[int, int], state: Tracked) -> None:
+        self.tracked[key] = state
+
+    def save(self) -> None:
+        for key, state in self.tracked.items():
+            row = self.rows.get(key)
+            if row is None:
+                row = ZoneState(person_id=key[0], zone_id=key[1])
+                self.session.add(row)
+                self.rows[key] = row
+            _write(row, state)
+        self.session.flush()
+
+
+def evaluate(
+    session: Session,
+    index: ZoneIndex,
+    fixes: Sequence[ZoneFix],
+    *,
+    now: datetime,
+    margin_m: float = DEFAULT_MARGIN_M,
+    dwell_s: float = DEFAULT_DWELL_S,
+) -> list[ZoneAlarm]:
+    """Run a batch of fixes through every zone of their persons (in device-time order), write the
+    states, and return the alarms (confirmed changes, then overdue arrivals at ``now``)."""
+    ordered = sorted((f for f in fixes if index.by_person.get(f.person_id)), key=lambda f: f.time)
+    if not ordered:
+        return []
+    sides = index.sides(ordered, margin_m)
+    keys = {(f.person_id, index.rules[z].id) for f in ordered for z in index.by_person[f.person_id]}
+    states = _States(session)
+    states.load(keys)
+    dwell = timedelta(seconds=dwell_s)
+    alarms: list[ZoneAlarm] = []
+    last_fix: dict[int, ZoneFix] = {}
+    for fix, by_zone in zip(ordered, sides, strict=True):
+        last_fix[fix.person_id] = fix
+        for z, side in by_zone.items():
+            rule = index.rules[z]
+            key = (fix.person_id, rule.id)
+            state, change = step(states.get(key), side, fix.time, dwell)
+            if state is not None:
+                states.put(key, state)
+            if change is None:
+                continue
+            for kind in alarm_kinds(rule, change):
+                alarms.append(
+                    ZoneAlarm(
+                        kind,
+                        rule.id,
+                        fix.person_id,
+                        fix.device_id,
+                        fix.district_code,
+                        fix.time,
+                        fix.lat,
+                        fix.lon,
+                    )
+                )
+    for person_id, fix in last_fix.items():
+        for z in index.by_person[person_id]:
+            alarms.extend(_overdue(states, index.rules[z], now, fix))
+    states.save()
+    return alarms
+
+
+def _overdue(states: _States, rule: Rule, now: datetime, fix: ZoneFix | None) -> list[ZoneAlarm]:
+    key = (rule.person_id, rule.id)
+    state = states.get(key)
+    if not arrival_overdue(rule, state, now):
+        return []
+    if state is None:
+        # Never seen clearly: remember only that today's alarm is raised (no fix = no position).
+        state = Tracked(False, now)
+    state.not_arrived_on = now.astimezone(SEOUL).date()
+    states.put(key, state)
+    return [
+        ZoneAlarm(
+            "not_arrived",
+            rule.id,
+            rule.person_id,
+            fix.device_id if fix else None,
+            fix.district_code if fix else None,
+            fix.time if fix else None,
+            fix.lat if fix else None,
+            fix.lon if fix else None,
+        )
+    ]
+
+
+def arrivals(session: Session, index: ZoneIndex, now: datetime) -> list[ZoneAlarm]:
+    """The periodic check: every zone with ``arrive_by`` whose person is overdue at ``now``."""
+    rules = [r for r in index.rules if r.arrive_by is not None and arrival_overdue(r, None, now)]
+    if not rules:
+        return []
+    states = _States(session)
+    states.load((r.person_id, r.id) for r in rules)
+    alarms = [alarm for rule in rules for alarm in _overdue(states, rule, now, None)]
+    states.save()
+    return alarms
+
+
+# ---------------------------------------------------------------- zones as guardians manage them
+
+
+def city_bounds(session: Session) -> tuple[float, float, float, float] | None:
+    """The city's lon/lat box (from the city's service API); None before the city is loaded."""
+    from smartseoul.city.service import CityIndex
+
+    index = CityIndex.from_session(session)
+    return index.bounds if index.district_shapes else None
+
+
+def add_zone(
+    session: Session,
+    person_id: int,
+    *,
+    actor: str,
+    name: str,
+    kind: str,
+    geometry: Any,
+    role: str = "other",
+    radius_m: float | None = None,
+    width_m: float | None = None,
+    schedule: Any = None,
+    arrive_by: str | None = None,
+    alert_on_exit: bool = True,
+    alert_on_enter: bool = False,
+    bounds: tuple[float, float, float, float] | None = None,
+) -> SafeZone:
+    """Validate and store a zone (audited); a running ingestor picks it up within seconds."""
+    values = validate_zone(
+        name=name,
+        kind=kind,
+        geometry=geometry,
+        role=role,
+        radius_m=radius_m,
+        width_m=width_m,
+        schedule=schedule,
+        arrive_by=arrive_by,
+        bounds=bounds,
+    )
+    zone = SafeZone(
+        person_id=person_id,
+        created_by=actor,
+        alert_on_exit=alert_on_exit,
+        alert_on_enter=alert_on_enter,
+        active=True,
+        **values,
+    )
+    session.add(zone)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="zone.create",
+        target=f"person:{person_id}",
+        details={"zone_id": zone.id, "kind": kind, "role": role},
+    )
+    return zone
+
+
+def person_zones(session: Session, person_id: int) -> list[SafeZone]:
+    return list(
+        session.scalars(
+            select(SafeZone)
+            .where(SafeZone.person_id == person_id, SafeZone.active.is_(True))
+            .order_by(SafeZone.id)
+        )
+    )
+
+
+def remove_zone(session: Session, person_id: int, zone_id: int, *, actor: str) -> bool:
+    """Deactivate a zone (its alarms keep pointing at it) and forget its states; False if unknown."""
+    zone = session.get(SafeZone, zone_id)
+    if zone is None or zone.person_id != person_id or not zone.active:
+        return False
+    zone.active = False
+    session.execute(delete(ZoneState).where(ZoneState.zone_id == zone_id))
+    audit.record(
+        session, actor=actor, action="zone.delete", target=f"person:{person_id}", details={"zone_id": zone_id}
+    )
+    return True
+
+
+def zone_dict(zone: SafeZone) -> dict[str, Any]:
+    return {
+        "id": zone.id,
+        "person_id": zone.person_id,
+        "name": zone.name,
+        "kind": zone.kind,
+        "geometry": zone.geometry,
+        "radius_m": zone.radius_m,
+        "width_m": zone.width_m,
+        "schedule": zone.schedule,
+        "role": zone.role,
+        "alert_on_exit": zone.alert_on_exit,
+        "alert_on_enter": zone.alert_on_enter,
+        "arrive_by": zone.arrive_by,
+        "created_by": zone.created_by,
+        "created_at": zone.created_at.isoformat(),
+    }
