@@ -37,6 +37,19 @@ API_KEYS = (
     "ratio_hello_over_api_rps",
     "ratio_api_over_hello_p99",
 )
+TRACKING_ENGINE_KEYS = (
+    "positions_per_s",
+    "server_cpu_s_per_1000_positions",
+    "sos_idle_p50_ms",
+    "sos_p50_ms",
+    "sos_p99_ms",
+)
+TRACKING_SQLITE_KEYS = (
+    "decode_positions_per_s",
+    *(f"sqlite_{key}" for key in TRACKING_ENGINE_KEYS),
+    "ratio_sqlite_over_decode",
+)
+TRACKING_PG_KEYS = (*(f"postgresql_{key}" for key in TRACKING_ENGINE_KEYS), "ratio_postgresql_over_decode")
 
 
 def smartseoul(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -106,3 +119,18 @@ def test_bus_nats_figures(bus_figures: dict[str, Any]) -> None:
 def test_api_figures() -> None:
     figures = figures_of("api")
     assert_positive(figures, API_KEYS)
+
+
+def test_tracking_figures() -> None:
+    figures = figures_of("tracking")
+    assert_positive(figures, TRACKING_SQLITE_KEYS)
+    assert set(TRACKING_PG_KEYS) <= set(figures)
+    if figures["postgresql_positions_per_s"] is None:
+        assert all(figures[key] is None for key in TRACKING_PG_KEYS)
+        assert "PostgreSQL skipped" in figures["_stderr"]
+        message = "PostgreSQL skipped by the tracking benchmark: " + figures["_stderr"].strip()[-300:]
+        if services_required():
+            pytest.fail(message)
+        pytest.skip(message)
+    require_service("postgres")
+    assert_positive(figures, TRACKING_PG_KEYS)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from smartseoul.core.bootstrap import Platform
@@ -145,6 +145,7 @@ class Ingestor:
         self._last_fix: dict[int, LastFix] = {}
         self._batch: list[tuple[dict[str, Any], asyncio.Future[None], DeviceInfo]] = []
         self._seen: dict[int, dict[str, Any]] = {}
+        self._flush_lock = asyncio.Lock()
         self._flush_task: asyncio.Task[None] | None = None
         self.stored = 0
         self.refused = 0
@@ -227,12 +228,13 @@ class Ingestor:
                 )
                 return True
         await self._touch(info, message, now)
+        # Alarms first: an SOS must not wait for the batch that stores its frame's position.
+        for kind in message.alarms:
+            await self._raise_alarm(info, kind, fix, now)
         if fix is not None and info.consent_ok:
             await self._store_position(info, message, fix, now)
         elif fix is not None:
             log.info("position of %s not stored: no valid consent for its person", info.identifier)
-        for kind in message.alarms:
-            await self._raise_alarm(info, kind, fix, now)
         return True
 
     async def _touch(self, info: DeviceInfo, message: Message, now: datetime) -> None:
@@ -296,27 +298,55 @@ class Ingestor:
             await self._flush()
 
     async def _flush(self) -> None:
+        # One flush at a time: two concurrent ones updated the same device rows in different
+        # orders and deadlocked on PostgreSQL (found by `smartseoul bench tracking`).
+        async with self._flush_lock:
+            await self._flush_now()
+
+    def _insert_positions(self, rows: list[dict[str, Any]]) -> None:
+        with self.platform.db.session() as session:
+            session.execute(insert(Position), rows)
+
+    def _update_devices(self, seen: dict[int, dict[str, Any]]) -> None:
+        """One executemany in id order (a stable lock order), apart from the positions' transaction
+        so that a failure here can never lose positions."""
+        table = Device.__table__
+        assert isinstance(table, Table)
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(
+                last_seen_at=bindparam("b_seen"),
+                battery_pct=func.coalesce(bindparam("b_battery"), table.c.battery_pct),
+            )
+        )
+        params = [
+            {"b_id": device_id, "b_seen": values["last_seen_at"], "b_battery": values.get("battery_pct")}
+            for device_id, values in sorted(seen.items())
+        ]
+        with self.platform.db.session() as session:
+            session.execute(statement, params)
+
+    async def _flush_now(self) -> None:
         batch, self._batch = self._batch, []
         seen, self._seen = self._seen, {}
         if not batch and not seen:
             return
         rows = [row for row, _, _ in batch]
-
-        def run() -> None:
-            with self.platform.db.session() as session:
-                if rows:
-                    session.execute(insert(Position), rows)
-                for device_id, values in seen.items():
-                    session.execute(update(Device).where(Device.id == device_id).values(**values))
-
         try:
-            await asyncio.to_thread(run)
+            if rows:
+                await asyncio.to_thread(self._insert_positions, rows)
         except Exception as error:
             log.exception("could not store %d positions", len(rows))
             for _, future, _ in batch:
                 if not future.done():
                     future.set_exception(error)
             return
+        if seen:
+            try:
+                await asyncio.to_thread(self._update_devices, seen)
+            except Exception:
+                log.exception("could not update last-seen of %d devices", len(seen))
         self.stored += len(rows)
         events = await self._evaluate_zones(batch)
         for _, future, _ in batch:
