@@ -290,3 +290,26 @@ def device_alarms(
         details={"device": device.identifier, "count": len(alarms)},
     )
     return alarms
+
+
+MAX_PLAUSIBLE_KMH = 200.0
+
+
+def without_jumps(points: list[Position], max_kmh: float = MAX_PLAUSIBLE_KMH) -> tuple[list[Position], int]:
+    """Drop fixes that imply an impossible speed from the last kept one (multipath in a street
+    canyon can put a child 2 km away for one report); returns the kept fixes and how many were
+    dropped. Stored positions are never changed: this only shapes the drawn path."""
+    from smartseoul.core.geo import haversine_m
+
+    kept: list[Position] = []
+    for point in points:
+        if point.lat is None or point.lon is None:
+            continue
+        if kept:
+            last = kept[-1]
+            seconds = max((point.device_time - last.device_time).total_seconds(), 1.0)
+            metres = haversine_m(last.lat or 0.0, last.lon or 0.0, point.lat, point.lon)
+            if metres / seconds * 3.6 > max_kmh:
+                continue
+        kept.append(point)
+    return kept, len(points) - len(kept)
