@@ -125,9 +125,10 @@ def _generators(platform: Platform) -> list[ActivityGenerator]:
 
 
 def _routers() -> list[APIRouter]:
+    from smartseoul.tracking.pages import router as pages
     from smartseoul.tracking.router import router
 
-    return [router]
+    return [router, pages]
 
 
 PLUGIN = DomainPlugin(

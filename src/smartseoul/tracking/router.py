@@ -19,7 +19,14 @@ from sqlalchemy.orm import Session
 from smartseoul.core.auth import Principal
 from smartseoul.core.bootstrap import Platform
 from smartseoul.tracking import service, zones
-from smartseoul.tracking.models import Device, Guardianship, LocationProvision, Position, ProtectedPerson
+from smartseoul.tracking.models import (
+    Alarm,
+    Device,
+    Guardianship,
+    LocationProvision,
+    Position,
+    ProtectedPerson,
+)
 from smartseoul.tracking.plugin import ingestor
 from smartseoul.tracking.protocols import FrameError
 from smartseoul.web.deps import client_address, db_session, get_platform, record_denial, require
@@ -200,6 +207,84 @@ def access_ledger(
         }
         for r in rows
     ]
+
+
+@router.get("/tracking/persons/{person_id}/alarms", summary="The person's recent alarms (recorded read)")
+def person_alarms(
+    person_id: PersonId,
+    reason: Reason,
+    request: Request,
+    session: Session = Depends(db_session),
+    principal: Principal = Depends(require(*READERS)),
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> list[dict[str, Any]]:
+    _person_for(session, request, principal, person_id, reason)
+    devices = _devices_of(session, person_id)
+    rows = (
+        session.scalars(
+            select(Alarm)
+            .where(Alarm.device_id.in_(devices))
+            .order_by(Alarm.raised_at.desc(), Alarm.id.desc())
+            .limit(limit)
+        ).all()
+        if devices
+        else []
+    )
+    service.provide(
+        session,
+        person_id=person_id,
+        recipient=principal.name,
+        recipient_role=sorted(principal.roles)[0],
+        what="alarms",
+        purpose=reason,
+        details={"count": len(rows)},
+    )
+    return [
+        {
+            "id": a.id,
+            "type": a.kind,
+            "time": a.raised_at.isoformat(),
+            "device_time": a.device_time.isoformat() if a.device_time else None,
+            "lat": a.lat,
+            "lon": a.lon,
+            "position_is_last_known": a.position_is_last_known,
+            "position_age_s": a.position_age_s,
+            "acknowledged_at": a.acknowledged_at.isoformat() if a.acknowledged_at else None,
+        }
+        for a in rows
+    ]
+
+
+@router.get("/tracking/my/persons", summary="The persons linked to the signed-in guardian (no location)")
+def my_persons(
+    session: Session = Depends(db_session),
+    principal: Principal = Depends(require("guardian")),
+) -> list[dict[str, Any]]:
+    if principal.kind != "user":
+        return []
+    links = session.execute(
+        select(Guardianship, ProtectedPerson)
+        .join(ProtectedPerson, ProtectedPerson.id == Guardianship.person_id)
+        .where(Guardianship.user_id == principal.id, Guardianship.can_view_location.is_(True))
+        .order_by(ProtectedPerson.display_name, ProtectedPerson.id)
+    ).all()
+    result = []
+    for link, person in links:
+        devices = session.scalars(select(Device).where(Device.person_id == person.id)).all()
+        seen = [d for d in devices if d.last_seen_at is not None]
+        newest = max(seen, key=lambda d: d.last_seen_at or d.created_at) if seen else None
+        result.append(
+            {
+                "id": person.id,
+                "display_name": person.display_name,
+                "category": person.category,
+                "relation": link.relation,
+                "devices": len(devices),
+                "battery_pct": newest.battery_pct if newest else None,
+                "last_seen_at": newest.last_seen_at.isoformat() if newest and newest.last_seen_at else None,
+            }
+        )
+    return result
 
 
 # ---------------------------------------------------------------- safe zones
