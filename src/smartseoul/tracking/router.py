@@ -163,6 +163,7 @@ def path(
         if devices
         else []
     )
+    rows, outliers = service.without_jumps(list(rows))
     service.provide(
         session,
         person_id=person_id,
@@ -177,6 +178,7 @@ def path(
         "day": local_day.isoformat(),
         "path": {"type": "LineString", "coordinates": [[r.lon, r.lat] for r in rows]},
         "points": [_position_dict(r) for r in rows],
+        "left_out_as_impossible_jumps": outliers,
     }
 
 

@@ -82,10 +82,17 @@ def _districts_by_name(request: Request, session: Session) -> list[dict[str, Any
     return sorted(city.list_districts(session), key=lambda d: str(d[key]))
 
 
-def _safe_next(target: str | None) -> str:
+def _safe_next(target: str | None, default: str = "/console") -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
-    return "/console"
+    return default
+
+
+def landing_for(roles: frozenset[str] | list[str]) -> str:
+    """Where a person starts: the control room for staff, the guardian app for guardians."""
+    if set(roles) & set(CONSOLE_ROLES):
+        return "/console"
+    return "/app" if "guardian" in roles else "/console"
 
 
 def page_principal(request: Request, session: Session, *roles: str) -> Principal:
@@ -120,7 +127,7 @@ def _set_session(response: Response, platform: Platform, user: User) -> None:
 @router.get("/")
 def home(request: Request, session: Session = Depends(db_session)) -> Response:
     signed_in = session_principal(request.app.state.platform, session, request)
-    return RedirectResponse("/console" if signed_in else "/login", status_code=303)
+    return RedirectResponse(landing_for(signed_in.roles) if signed_in else "/login", status_code=303)
 
 
 @router.get("/lang/{lang}")
@@ -134,7 +141,7 @@ def set_language(lang: str, request: Request) -> Response:
 
 @router.get("/login")
 def login_page(request: Request, next: str | None = None) -> Response:
-    return render(request, "login.html", next=_safe_next(next), error=None)
+    return render(request, "login.html", next=_safe_next(next, default=""), error=None)
 
 
 @router.post("/login")
@@ -142,7 +149,7 @@ async def login_submit(request: Request, platform: Platform = Depends(get_platfo
     await check_csrf(request)
     form = await request.form()
     username, password = str(form.get("username", ""))[:64], str(form.get("password", ""))[:1024]
-    otp, target = str(form.get("otp", ""))[:16] or None, _safe_next(str(form.get("next", "")))
+    otp, target = str(form.get("otp", ""))[:16] or None, _safe_next(str(form.get("next", "")), default="")
     try:
         with platform.db.session() as session:
             result = login(platform, session, request, username, password, otp)
@@ -173,7 +180,7 @@ async def login_submit(request: Request, platform: Platform = Depends(get_platfo
             max_age=600,
         )
         return response
-    response = RedirectResponse(target, status_code=303)
+    response = RedirectResponse(target or landing_for(user.role_names), status_code=303)
     _set_session(response, platform, user)
     return response
 

@@ -265,3 +265,21 @@ def test_every_refused_login_says_why_in_the_ledger(client: Any, platform: Platf
     client.post("/api/v1/auth/token", data={**form, "password": "not-the-password"})
     reasons = [row.reason for row in _audit_rows(platform, "auth.login", "denied")]
     assert reasons == ["code required", "bad password"]
+
+
+@pytest.mark.parametrize(("roles", "landing"), [(["operator"], "/console"), (["guardian"], "/app")])
+def test_people_land_where_their_work_is(
+    client: Any, platform: Platform, roles: list[str], landing: str
+) -> None:
+    account = make_account(platform.db, f"land.{roles[0]}", roles)
+    client.get("/login")
+    form = {
+        "username": account.username,
+        "password": account.password,
+        "csrf_token": client.cookies.get("ss_csrf"),
+    }
+    if account.totp_secret:
+        form["otp"] = account.otp()
+    response = client.post("/login", data=form, follow_redirects=False)
+    assert response.headers["location"] == landing
+    assert client.get("/", follow_redirects=False).headers["location"] == landing
