@@ -241,20 +241,7 @@ def person_alarms(
         purpose=reason,
         details={"count": len(rows)},
     )
-    return [
-        {
-            "id": a.id,
-            "type": a.kind,
-            "time": a.raised_at.isoformat(),
-            "device_time": a.device_time.isoformat() if a.device_time else None,
-            "lat": a.lat,
-            "lon": a.lon,
-            "position_is_last_known": a.position_is_last_known,
-            "position_age_s": a.position_age_s,
-            "acknowledged_at": a.acknowledged_at.isoformat() if a.acknowledged_at else None,
-        }
-        for a in rows
-    ]
+    return [service.alarm_dict(a) for a in rows]
 
 
 @router.get("/tracking/my/persons", summary="The persons linked to the signed-in guardian (no location)")

@@ -258,6 +258,21 @@ def device_positions(
     return views
 
 
+def alarm_dict(alarm: Alarm) -> dict[str, Any]:
+    """An alarm as the API and the CLI show it: where, and whether that is a last known position."""
+    return {
+        "id": alarm.id,
+        "type": alarm.kind,
+        "time": alarm.raised_at.isoformat(),
+        "device_time": alarm.device_time.isoformat() if alarm.device_time else None,
+        "lat": alarm.lat,
+        "lon": alarm.lon,
+        "position_is_last_known": alarm.position_is_last_known,
+        "position_age_s": alarm.position_age_s,
+        "acknowledged_at": alarm.acknowledged_at.isoformat() if alarm.acknowledged_at else None,
+    }
+
+
 def device_alarms(
     session: Session, device: Device, *, reader: str, reader_role: str, purpose: str, limit: int = 50
 ) -> list[dict[str, Any]]:
@@ -267,19 +282,7 @@ def device_alarms(
         .order_by(Alarm.raised_at.desc(), Alarm.id.desc())
         .limit(limit)
     )
-    alarms = [
-        {
-            "type": a.kind,
-            "time": a.raised_at.isoformat(),
-            "device_time": a.device_time.isoformat() if a.device_time else None,
-            "lat": a.lat,
-            "lon": a.lon,
-            "position_is_last_known": a.position_is_last_known,
-            "position_age_s": a.position_age_s,
-            "acknowledged_at": a.acknowledged_at.isoformat() if a.acknowledged_at else None,
-        }
-        for a in rows
-    ]
+    alarms = [alarm_dict(a) for a in rows]
     provide(
         session,
         person_id=device.person_id,

@@ -59,6 +59,29 @@ class BufferedDecoder:
     def _drain(self, out: list[Message | FrameError], final: bool) -> None:
         raise NotImplementedError
 
+    def _find_start(self, low: int, final: bool) -> int | None:
+        """Index of the next frame start at or after ``low``; None while it cannot be known yet."""
+        raise NotImplementedError
+
+    def _skip_garbage(self, out: list[Message | FrameError], final: bool) -> bool | None:
+        """Report and drop bytes before the next frame start.
+
+        True: a frame starts at byte 0. False: garbage was dropped, look again. None: no frame
+        start can be found yet (wait for more bytes; at the end of the stream the rest is reported).
+        """
+        start = self._find_start(0, final)
+        if start is None:
+            if final:
+                size = len(self._buf)
+                out.append(self._error(0, f"{size} bytes without a frame start at end of stream", size))
+                self._drop(size)
+            return None
+        if start > 0:
+            out.append(self._error(0, f"skipped {start} bytes of garbage at byte {self._base}", start))
+            self._drop(start)
+            return False
+        return True
+
     def _drop(self, count: int) -> None:
         del self._buf[:count]
         self._base += count

@@ -440,21 +440,10 @@ class Gt06Decoder(BufferedDecoder):
 
     def _drain(self, out: list[Message | FrameError], final: bool) -> None:
         while self._buf:
-            start = self._find_start(0, final)
-            if start is None:
-                if final:
-                    out.append(
-                        self._error(
-                            0,
-                            f"{len(self._buf)} bytes without a frame start at end of stream",
-                            len(self._buf),
-                        )
-                    )
-                    self._drop(len(self._buf))
+            found = self._skip_garbage(out, final)
+            if found is None:
                 return
-            if start > 0:
-                out.append(self._error(0, f"skipped {start} bytes of garbage at byte {self._base}", start))
-                self._drop(start)
+            if not found:
                 continue
             verdict = self._frame_at_start(final)
             if verdict is None:

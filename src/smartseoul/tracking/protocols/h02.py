@@ -239,21 +239,10 @@ class H02Decoder(BufferedDecoder):
             if not self._head_done and self._buf[0] in (0x0D, 0x0A):  # line ends after '#' are no garbage
                 self._drop(1)
                 continue
-            start = self._find_start(0, final)
-            if start is None:
-                if final:
-                    out.append(
-                        self._error(
-                            0,
-                            f"{len(self._buf)} bytes without a frame start at end of stream",
-                            len(self._buf),
-                        )
-                    )
-                    self._drop(len(self._buf))
+            found = self._skip_garbage(out, final)
+            if found is None:
                 return
-            if start > 0:
-                out.append(self._error(0, f"skipped {start} bytes of garbage at byte {self._base}", start))
-                self._drop(start)
+            if not found:
                 continue
             if self._buf[0] == 0x2A:
                 if not self._text_frame(out, final):
