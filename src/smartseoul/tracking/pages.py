@@ -27,11 +27,13 @@ def app_home(request: Request, session: Session = Depends(db_session)) -> Respon
 
 @router.get("/app/persons/{person_id}")
 def app_person(
-    request: Request, person_id: int = Path(ge=1), session: Session = Depends(db_session)
+    request: Request, person_id: str = Path(max_length=12), session: Session = Depends(db_session)
 ) -> Response:
     principal = page_principal(request, session, "guardian")
-    person = session.get(ProtectedPerson, person_id)
-    if person is None or not service.may_read(session, principal, person_id):
+    # A malformed id gets the same page as an unknown one, not a JSON validation error.
+    number = int(person_id) if person_id.isdigit() else 0
+    person = session.get(ProtectedPerson, number) if number > 0 else None
+    if person is None or not service.may_read(session, principal, number):
         # the same answer for "nobody" and "not yours", and the attempt goes to the audit ledger
         record_denial(session, request, principal, f"guardian app page of person {person_id}")
         return render(request, "app/unknown.html", status=404, principal=principal)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from conftest import PASSWORD, Account, make_account, token_for
@@ -139,3 +140,22 @@ def test_alarms_need_a_reason(client: Any, platform: Platform) -> None:
     child = _person(platform, "mother.bae", "배하린", "8800000205")
     response = client.get(f"/api/v1/tracking/persons/{child}/alarms", headers=_bearer(client, "mother.bae"))
     assert response.status_code == 422
+
+
+@pytest.mark.parametrize("person_id", ["0", "abc", "999999"])
+def test_a_malformed_or_unknown_person_page_is_the_same_404_page(
+    client: Any, platform: Platform, person_id: str
+) -> None:
+    guardian = make_account(platform.db, f"page.guardian.{person_id}", ["guardian"])
+    client.get("/login")
+    client.post(
+        "/login",
+        data={
+            "username": guardian.username,
+            "password": guardian.password,
+            "csrf_token": client.cookies.get("ss_csrf"),
+        },
+    )
+    response = client.get(f"/app/persons/{person_id}", headers={"Accept": "text/html"})
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
