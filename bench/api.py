@@ -52,10 +52,20 @@ def _sibling(name: str) -> ModuleType:
 _load = _sibling("_load")
 
 
+def _free_ports(count: int) -> list[int]:
+    """``count`` distinct free ports: the sockets are held open together while the ports are
+    chosen, so two picks can never land on the same port (one-at-a-time picks did, in CI)."""
+    with contextlib.ExitStack() as stack:
+        sockets = [
+            stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) for _ in range(count)
+        ]
+        for sock in sockets:
+            sock.bind((HOST, 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+
+
 def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
+    return _free_ports(1)[0]
 
 
 def _seed_database(url: str) -> None:
@@ -100,14 +110,16 @@ class Server:
 
 
 @contextlib.contextmanager
-def serve(command: list[str], env: dict[str, str], probe: str, workdir: Path) -> Iterator[Server]:
+def serve(
+    command: list[str], env: dict[str, str], probe: str, workdir: Path, port: int | None = None
+) -> Iterator[Server]:
     """Start ``command`` (``{host}`` and ``{port}`` filled in) on a free port, wait until ``probe``
     answers 200, and always stop it, even when the measurement fails.
 
     The output goes to a file rather than a pipe (a full pipe would block the server) and is
     quoted in the error when the server does not come up.
     """
-    port = _free_port()
+    port = port or _free_port()
     log = workdir / f"server-{port}.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(

@@ -84,7 +84,7 @@ def _sibling(name: str) -> ModuleType:
     return module
 
 
-_api = _sibling("api")  # serve(), _free_port(), _cpu_seconds(): the same server handling as bench api
+_api = _sibling("api")  # serve(), _free_ports(), _cpu_seconds(): the same server handling as bench api
 _client = _sibling("_tracking_load")
 
 
@@ -240,7 +240,7 @@ def measure(engine: str, url: str, quick: bool, workdir: Path) -> dict[str, floa
         fleet = prepare(url, devices)
     err.print(f"{engine}: {devices} + 1 watches registered in {time.perf_counter() - started:.1f} s")
 
-    ports = {name: _api._free_port() for name in ("watch", "gt06", "h02", "osmand")}
+    ports = dict(zip(("web", "watch", "gt06", "h02", "osmand"), _api._free_ports(5), strict=True))
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMARTSEOUL_")}
     env.update(
         SMARTSEOUL_DATA_DIR=str(workdir),
@@ -255,7 +255,7 @@ def measure(engine: str, url: str, quick: bool, workdir: Path) -> dict[str, floa
         SMARTSEOUL_TRACKING_OSMAND_PORT=str(ports["osmand"]),
     )
     command = [sys.executable, "-m", "smartseoul.cli", "serve", "--host", "{host}", "--port", "{port}"]
-    with _api.serve(command, env, "/healthz", workdir) as server:
+    with _api.serve(command, env, "/healthz", workdir, port=ports["web"]) as server:
         pid = server.process.pid
         with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:
             task = progress.add_task(f"{engine}: {devices} watches", total=warmup + duration)
