@@ -15,6 +15,27 @@ from smartseoul.tracking.protocols import FrameError, Message
 MAX_BUFFER = 64 * 1024
 
 
+class AbsurdValue(Exception):
+    """A field holds a value no working device sends (month 13, latitude 95): the frame is corrupt."""
+
+
+def checked_time(year: int, month: int, day: int, hour: int, minute: int, second: int, what: str) -> datetime:
+    """An aware UTC time; a value out of range is named in the error (the frame is then dropped)."""
+    for name, value, low, high in (
+        ("month", month, 1, 12),
+        ("day", day, 1, 31),
+        ("hour", hour, 0, 23),
+        ("minute", minute, 0, 59),
+        ("second", second, 0, 59),
+    ):
+        if not low <= value <= high:
+            raise AbsurdValue(f"{what}: {name} {value} out of range")
+    try:
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    except ValueError as error:
+        raise AbsurdValue(f"{what}: day {day} out of range for {year}-{month:02d}") from error
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -59,7 +59,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from smartseoul.tracking.protocols import Fix, FrameError, Kind, Message, Source
-from smartseoul.tracking.protocols.buffered import BufferedDecoder, _utcnow
+from smartseoul.tracking.protocols.buffered import AbsurdValue, BufferedDecoder, _utcnow, checked_time
 
 PROTOCOL = "gt06"
 # A declared length above this is not a GT06 frame (the largest real ones, photo chunks, are ~1 KiB);
@@ -172,8 +172,7 @@ class _Short(Exception):
     """The content ended before a field it must hold."""
 
 
-class _Absurd(Exception):
-    """A field holds a value no device sends (month 13, latitude 95): the frame is corrupt."""
+_Absurd = AbsurdValue
 
 
 class _Reader:
@@ -203,21 +202,7 @@ class _Reader:
         return self.uint(2)
 
 
-def _time(year: int, month: int, day: int, hour: int, minute: int, second: int, what: str) -> datetime:
-    """An aware UTC time; a value out of range is named in the error (the frame is then dropped)."""
-    for name, value, low, high in (
-        ("month", month, 1, 12),
-        ("day", day, 1, 31),
-        ("hour", hour, 0, 23),
-        ("minute", minute, 0, 59),
-        ("second", second, 0, 59),
-    ):
-        if not low <= value <= high:
-            raise _Absurd(f"{what}: {name} {value} out of range")
-    try:
-        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
-    except ValueError as error:
-        raise _Absurd(f"{what}: day {day} out of range for {year}-{month:02d}") from error
+_time = checked_time
 
 
 def _binary_time(raw: bytes, what: str) -> datetime | None:

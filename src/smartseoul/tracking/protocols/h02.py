@@ -56,7 +56,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from smartseoul.tracking.protocols import Fix, FrameError, Kind, Message, Source
-from smartseoul.tracking.protocols.buffered import BufferedDecoder, _utcnow
+from smartseoul.tracking.protocols.buffered import AbsurdValue, BufferedDecoder, _utcnow, checked_time
 
 PROTOCOL = "h02"
 MAX_TEXT = 1024  # no real text frame comes near this; a longer one lost its '#'
@@ -79,8 +79,7 @@ _HEX8 = re.compile(r"[0-9A-Fa-f]{8}")
 _DASHED = re.compile(r"-(\d+)-(\d+(?:\.\d+)?)")
 
 
-class _Absurd(Exception):
-    """A field that no working device sends (month 13, latitude 95): the frame is corrupt."""
+_Absurd = AbsurdValue
 
 
 def _is_bcd(byte: int) -> bool:
@@ -88,19 +87,8 @@ def _is_bcd(byte: int) -> bool:
 
 
 def _time(day: int, month: int, year: int, hour: int, minute: int, second: int, what: str) -> datetime:
-    for name, value, low, high in (
-        ("month", month, 1, 12),
-        ("day", day, 1, 31),
-        ("hour", hour, 0, 23),
-        ("minute", minute, 0, 59),
-        ("second", second, 0, 59),
-    ):
-        if not low <= value <= high:
-            raise _Absurd(f"{what}: {name} {value} out of range")
-    try:
-        return datetime(2000 + year, month, day, hour, minute, second, tzinfo=UTC)
-    except ValueError as error:
-        raise _Absurd(f"{what}: day {day} out of range for month {month}") from error
+    """H02 sends ddmmyy: the two-digit year is of this century."""
+    return checked_time(2000 + year, month, day, hour, minute, second, what)
 
 
 def _six(value: str, what: str) -> tuple[int, int, int]:
