@@ -7,10 +7,10 @@ stream however the TCP reads cut it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
-from smartseoul.tracking.protocols import FrameError, Message
+from smartseoul.tracking.protocols import Fix, FrameError, Kind, Message
 
 MAX_BUFFER = 64 * 1024
 
@@ -111,6 +111,30 @@ class BufferedDecoder:
 
     def _after_drop(self) -> None:
         """Forget per-frame state that referred to the bytes just dropped."""
+
+    def _message(
+        self,
+        kind: Kind,
+        offset: int,
+        *,
+        fix: Fix | None = None,
+        alarms: Iterable[str] = (),
+        battery_pct: int | None = None,
+        reply: bytes | None = None,
+        extra: dict[str, object] | None = None,
+    ) -> Message:
+        """A message of this connection's device (the identity a login or an earlier frame gave)."""
+        return Message(
+            protocol=self.protocol,
+            device_id=self.device_id,
+            kind=kind,
+            offset=offset,
+            fix=fix,
+            alarms=tuple(alarms),
+            battery_pct=battery_pct,
+            reply=reply,
+            extra=extra or {},
+        )
 
     def _error(self, index: int, reason: str, size: int) -> FrameError:
         return FrameError(

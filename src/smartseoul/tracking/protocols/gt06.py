@@ -502,29 +502,6 @@ class Gt06Decoder(BufferedDecoder):
             reason = f"type {msg_type:02x} content cut short ({len(content)} bytes)"
             return FrameError(self.protocol, offset, reason, self.device_id, frame)
 
-    def _message(
-        self,
-        kind: Kind,
-        offset: int,
-        *,
-        fix: Fix | None = None,
-        alarms: tuple[str, ...] = (),
-        battery_pct: int | None = None,
-        reply: bytes | None = None,
-        extra: dict[str, object] | None = None,
-    ) -> Message:
-        return Message(
-            protocol=self.protocol,
-            device_id=self.device_id,
-            kind=kind,
-            offset=offset,
-            fix=fix,
-            alarms=alarms,
-            battery_pct=battery_pct,
-            reply=reply,
-            extra=extra or {},
-        )
-
     def _ack(self, msg_type: int, serial: int, extended: bool) -> bytes | None:
         if msg_type in ACKED_EXTENDED and extended:
             return build_frame(msg_type, serial, extended=True)

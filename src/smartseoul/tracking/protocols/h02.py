@@ -299,29 +299,6 @@ class H02Decoder(BufferedDecoder):
 
     # ------------------------------------------------------------------ messages
 
-    def _message(
-        self,
-        kind: Kind,
-        offset: int,
-        *,
-        fix: Fix | None = None,
-        alarms: list[str] | None = None,
-        battery_pct: int | None = None,
-        reply: bytes | None = None,
-        extra: dict[str, object] | None = None,
-    ) -> Message:
-        return Message(
-            protocol=self.protocol,
-            device_id=self.device_id,
-            kind=kind,
-            offset=offset,
-            fix=fix,
-            alarms=tuple(alarms or ()),
-            battery_pct=battery_pct,
-            reply=reply,
-            extra=extra or {},
-        )
-
     def _identify(self, ident: str, frame: bytes, offset: int) -> FrameError | None:
         if ident:
             if not ident.isdigit() or len(ident) > 20:
