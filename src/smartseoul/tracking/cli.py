@@ -70,7 +70,7 @@ def _read(kind: str, identifier: str, limit: int, reason: str) -> list[dict[str,
             views = service.device_positions(
                 session, device, reader=reader, reader_role=role, purpose=reason, limit=limit
             )
-            return [view.as_dict() for view in views]
+            return [service.position_dict(view) for view in views]
         return service.device_alarms(
             session, device, reader=reader, reader_role=role, purpose=reason, limit=limit
         )

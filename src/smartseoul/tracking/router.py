@@ -74,19 +74,6 @@ def _person_for(
     return person
 
 
-def _position_dict(row: Position) -> dict[str, Any]:
-    return {
-        "time": row.device_time.isoformat(),
-        "lat": row.lat,
-        "lon": row.lon,
-        "valid": row.valid,
-        "source": row.source,
-        "accuracy_m": row.accuracy_m,
-        "speed_kmh": row.speed_kmh,
-        "battery_pct": row.battery_pct,
-    }
-
-
 def _devices_of(session: Session, person_id: int) -> list[int]:
     return list(session.scalars(select(Device.id).where(Device.person_id == person_id)))
 
@@ -131,8 +118,8 @@ def latest(
     )
     return {
         "person_id": person_id,
-        "latest": _position_dict(rows[0]) if rows else None,
-        "last_gps_fix": _position_dict(last_valid) if last_valid else None,
+        "latest": service.position_dict(rows[0]) if rows else None,
+        "last_gps_fix": service.position_dict(last_valid) if last_valid else None,
     }
 
 
@@ -177,7 +164,7 @@ def path(
         "person_id": person_id,
         "day": local_day.isoformat(),
         "path": {"type": "LineString", "coordinates": [[r.lon, r.lat] for r in rows]},
-        "points": [_position_dict(r) for r in rows],
+        "points": [service.position_dict(r) for r in rows],
         "left_out_as_impossible_jumps": outliers,
     }
 

@@ -7,8 +7,7 @@ to the audit ledger; there is no other way for this package to hand out position
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -193,37 +192,25 @@ def may_read(session: Session, principal: Principal, person_id: int | None) -> b
     return link is not None
 
 
-@dataclass(frozen=True)
-class PositionView:
-    device_time: datetime
-    received_at: datetime
-    lat: float | None
-    lon: float | None
-    valid: bool
-    source: str
-    accuracy_m: float | None
-    speed_kmh: float | None
-    battery_pct: int | None
-    protocol: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "time": self.device_time.isoformat(),
-            "received_at": self.received_at.isoformat(),
-            "lat": self.lat,
-            "lon": self.lon,
-            "valid": self.valid,
-            "source": self.source,
-            "accuracy_m": self.accuracy_m,
-            "speed_kmh": self.speed_kmh,
-            "battery_pct": self.battery_pct,
-            "protocol": self.protocol,
-        }
+def position_dict(position: Position) -> dict[str, Any]:
+    """A position as the API and the CLI show it; ``valid`` False means no GPS fix."""
+    return {
+        "time": position.device_time.isoformat(),
+        "received_at": position.received_at.isoformat(),
+        "lat": position.lat,
+        "lon": position.lon,
+        "valid": position.valid,
+        "source": position.source,
+        "accuracy_m": position.accuracy_m,
+        "speed_kmh": position.speed_kmh,
+        "battery_pct": position.battery_pct,
+        "protocol": position.protocol,
+    }
 
 
 def device_positions(
     session: Session, device: Device, *, reader: str, reader_role: str, purpose: str, limit: int = 50
-) -> list[PositionView]:
+) -> list[Position]:
     """Latest first; the read is recorded as a provision of the person's location."""
     rows = session.scalars(
         select(Position)
@@ -231,21 +218,7 @@ def device_positions(
         .order_by(Position.device_time.desc(), Position.id.desc())
         .limit(limit)
     )
-    views = [
-        PositionView(
-            p.device_time,
-            p.received_at,
-            p.lat,
-            p.lon,
-            p.valid,
-            p.source,
-            p.accuracy_m,
-            p.speed_kmh,
-            p.battery_pct,
-            p.protocol,
-        )
-        for p in rows
-    ]
+    views = list(rows)
     provide(
         session,
         person_id=device.person_id,
