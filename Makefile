@@ -28,7 +28,13 @@ test: install  ## the whole suite (integration tests skip, with the reason, when
 test-fast: install
 	$(BIN)/pytest -x -q -m "not browser" $(PYTEST_ARGS)
 
-bench: install  ## every benchmark, figures with their same-run baselines
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)  ## every benchmark, figures with their same-run baselines (installs the reference packages)
 	@for name in $$($(BIN)/smartseoul bench --list | cut -f1); do \
 		echo "== $$name"; $(BIN)/smartseoul bench $$name || exit 1; done
 

@@ -10,7 +10,16 @@ import importlib
 
 from smartseoul.core.plugin import DomainPlugin
 
-DOMAIN_MODULES = ("smartseoul.core.plugin_core", "smartseoul.city.plugin", "smartseoul.tracking.plugin")
+DOMAIN_MODULES = (
+    "smartseoul.core.plugin_core",
+    "smartseoul.city.plugin",
+    "smartseoul.tracking.plugin",
+    "smartseoul.safety.cctv.plugin",
+    "smartseoul.safety.placement.plugin",
+    "smartseoul.safety.incidents.plugin",
+    "smartseoul.safety.alerts.plugin",
+    "smartseoul.safety.videowall.plugin",
+)
 
 
 def plugins() -> list[DomainPlugin]:

@@ -27,6 +27,15 @@ class ActivityGenerator:
 
 
 @dataclass(frozen=True)
+class NavLink:
+    """A link in the top bar: shown to a signed-in person holding any of ``roles``."""
+
+    href: str
+    label_key: str
+    roles: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class DomainPlugin:
     name: str
     models: tuple[str, ...] = ()
@@ -36,3 +45,4 @@ class DomainPlugin:
     on_startup: Callable[[Platform], Awaitable[None]] | None = None
     on_shutdown: Callable[[Platform], Awaitable[None]] | None = None
     cli: Callable[[], dict[str, typer.Typer]] | None = None
+    nav: tuple[NavLink, ...] = ()

@@ -161,6 +161,11 @@ class Settings(BaseSettings):
             "geofence, left-school and not-arrived alarms."
         ),
     )
+    # --- cctv settings (prefix cctv_) ---
+    # --- placement settings (prefix placement_) ---
+    # --- incidents settings (prefix incidents_) ---
+    # --- alerts settings (prefix alerts_) ---
+    # --- videowall settings (prefix videowall_) ---
     log_json: bool = Field(False, title="JSON logs", description="Write logs as one JSON object per line.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", title="Log level", description="Lowest level of log lines written."

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import secrets
+from functools import cache
 from importlib import resources
 from typing import Any
 from urllib.parse import quote
@@ -23,6 +24,7 @@ from smartseoul.core import audit, auth
 from smartseoul.core.auth import AuthError, InvalidInput, Principal
 from smartseoul.core.bootstrap import Platform
 from smartseoul.core.models import ROLES, User
+from smartseoul.core.plugin import NavLink
 from smartseoul.core.router import login
 from smartseoul.web.deps import (
     CSRF_COOKIE,
@@ -42,6 +44,22 @@ SEOUL = ZoneInfo("Asia/Seoul")
 templates.env.filters["seoul"] = lambda value: value.astimezone(SEOUL).strftime("%Y-%m-%d %H:%M:%S KST")
 ENROL_COOKIE = "ss_enrol"
 CONSOLE_ROLES = ("admin", "operator", "dispatcher", "auditor", "district_staff")
+
+
+CORE_NAV = (
+    NavLink("/console", "nav_console", CONSOLE_ROLES),
+    NavLink("/app", "app_persons", ("guardian",)),
+    NavLink("/admin/users", "nav_admin", ("admin",)),
+    NavLink("/audit", "nav_audit", ("auditor",)),
+)
+
+
+@cache
+def nav_links() -> tuple[NavLink, ...]:
+    """The top bar: the platform's own pages, then each domain's, in the order domains are listed."""
+    from smartseoul.domains import plugins
+
+    return CORE_NAV + tuple(link for plugin in plugins() for link in plugin.nav)
 
 
 class PageRedirect(Exception):
@@ -64,6 +82,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
             "csrf_token": csrf,
             "languages": LANGUAGES,
             "i18n": catalogue(lang),
+            "nav_links": nav_links(),
             **context,
         },
         status_code=status,

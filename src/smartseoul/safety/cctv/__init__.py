@@ -1,0 +1,1 @@
+"""CCTV registry: cameras, sharing policies, coverage and disparity, nearest cameras, PTZ."""

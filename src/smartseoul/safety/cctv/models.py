@@ -1,0 +1,3 @@
+"""Tables of the cctv domain."""
+
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Incident desk, emergency bells and hand-over to agencies."""

@@ -1,0 +1,1 @@
+"""Camera placement planner: maximal covering and equity plans solved with HiGHS."""

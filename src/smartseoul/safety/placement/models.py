@@ -1,0 +1,3 @@
+"""Tables of the placement domain."""
+
+from __future__ import annotations

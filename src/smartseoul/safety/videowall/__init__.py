@@ -1,0 +1,1 @@
+"""The video wall: live tiles, camera groups and tours, camera health."""

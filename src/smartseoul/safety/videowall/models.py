@@ -1,0 +1,3 @@
+"""Tables of the videowall domain."""
+
+from __future__ import annotations
