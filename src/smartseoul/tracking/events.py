@@ -74,3 +74,43 @@ class DeviceRefused(Event):
     identifier: str
     protocol: str
     client: str
+
+
+class AlarmAcknowledged(Event):
+    """Someone took charge of an alarm: a guardian in the app or an operator. The incident desk
+    counts it as the acknowledgement that stops the SOS escalation timer."""
+
+    type_name = "tracking.alarm.acknowledged.v1"
+    alarm_id: int
+    person_id: int | None
+    user_id: int | None
+    role: str
+    kind: str
+
+    def summary(self, lang: str) -> str:
+        who_ko = {"guardian": "보호자", "operator": "관제요원"}.get(self.role, self.role)
+        if lang == "ko":
+            return f"경보 #{self.alarm_id} 확인 · {who_ko} · 보호대상 #{self.person_id or '-'}"
+        return (
+            f"alarm #{self.alarm_id} acknowledged by a {self.role}: protected person #{self.person_id or '-'}"
+        )
+
+
+class FindNowRequested(Event):
+    """A guardian's emergency request to locate the person now (an emergency provision of
+    location data under the Location Information Act, logged as such)."""
+
+    type_name = "tracking.findnow.requested.v1"
+    request_id: int
+    person_id: int
+    user_id: int | None
+    district_code: str | None
+    lat: float | None
+    lon: float | None
+    position_age_s: float | None
+    device_asked: bool
+
+    def summary(self, lang: str) -> str:
+        if lang == "ko":
+            return f"보호자 긴급 위치 찾기 요청 · 보호대상 #{self.person_id}"
+        return f"guardian's emergency find-now request: protected person #{self.person_id}"

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
+from smartseoul.tracking.commands import DeviceLinks
 from smartseoul.tracking.ingest import Ingestor
 from smartseoul.tracking.protocols import FrameError, Message, StreamDecoder
 
@@ -53,8 +54,10 @@ async def handle_stream(
     writer: asyncio.StreamWriter,
     decoder: StreamDecoder,
     accept: Callable[[Message, str], Awaitable[bool]],
+    links: DeviceLinks | None = None,
 ) -> None:
-    """Serve one device connection until it closes, idles out, or is refused."""
+    """Serve one device connection until it closes, idles out, or is refused. Accepted devices
+    are noted in ``links`` so that commands (find now) can reach them on this connection."""
     client = _peer(writer)
     try:
         while True:
@@ -67,6 +70,11 @@ async def handle_stream(
                     continue
                 if not await accept(item, client):
                     return
+                if links is not None and item.device_id:
+                    vendor = item.extra.get("vendor")
+                    links.remember(
+                        item.device_id, decoder.protocol, writer, vendor if isinstance(vendor, str) else None
+                    )
                 if item.reply:
                     writer.write(item.reply)
             await writer.drain()
@@ -75,14 +83,18 @@ async def handle_stream(
     except Exception:
         log.exception("%s: connection %s failed; closed", decoder.protocol, client)
     finally:
+        if links is not None:
+            links.forget(writer)
         writer.close()
         with contextlib.suppress(Exception):
             await writer.wait_closed()
 
 
-async def start_tcp(protocol: TcpProtocol, host: str, ingestor: Ingestor) -> asyncio.Server:
+async def start_tcp(
+    protocol: TcpProtocol, host: str, ingestor: Ingestor, links: DeviceLinks | None = None
+) -> asyncio.Server:
     async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await handle_stream(reader, writer, protocol.decoder(), ingestor.accept)
+        await handle_stream(reader, writer, protocol.decoder(), ingestor.accept, links)
 
     server = await asyncio.start_server(on_connect, host, protocol.port)
     log.info("listening for %s devices on %s:%d", protocol.name, host, protocol.port)

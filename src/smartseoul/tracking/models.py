@@ -207,3 +207,21 @@ class ZoneState(Base):
     last_inside_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Seoul day on which "not_arrived" was raised (once per day).
     not_arrived_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+
+
+class FindNowRequest(Base):
+    """A guardian's emergency "find now" request: who asked, why, what position was given and
+    whether the device itself was asked for a fresh fix. Kept like the records of provision."""
+
+    __tablename__ = "tracking_findnow_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("tracking_persons.id", ondelete="CASCADE"), index=True)
+    requested_by: Mapped[str] = mapped_column(String(128))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    reason: Mapped[str] = mapped_column(Text)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    lon: Mapped[float | None] = mapped_column(Float, nullable=True)
+    position_time: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    devices_asked: Mapped[list[str]] = mapped_column(JSON, default=list)

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
     from smartseoul.core.bootstrap import Platform
     from smartseoul.core.events import Event
+    from smartseoul.tracking.commands import DeviceLinks
+    from smartseoul.tracking.guardian_stream import GuardianFanout
     from smartseoul.tracking.ingest import Ingestor
 
 log = logging.getLogger("smartseoul.tracking")
@@ -24,6 +26,8 @@ SERVERS_KEY = "tracking.servers"
 MQTT_KEY = "tracking.mqtt"
 RETENTION_KEY = "tracking.retention"
 ARRIVALS_KEY = "tracking.arrivals"
+LINKS_KEY = "tracking.device_links"
+FANOUT_KEY = "tracking.guardian_fanout"
 
 
 def ingestor(platform: Platform) -> Ingestor:
@@ -34,6 +38,28 @@ def ingestor(platform: Platform) -> Ingestor:
     if not isinstance(found, Ingestor):
         found = Ingestor(platform)
         platform.cache[INGESTOR_KEY] = found
+    return found
+
+
+def device_links(platform: Platform) -> DeviceLinks:
+    """Which connection each device is on, for commands such as find now."""
+    from smartseoul.tracking.commands import DeviceLinks
+
+    found = platform.cache.get(LINKS_KEY)
+    if not isinstance(found, DeviceLinks):
+        found = DeviceLinks()
+        platform.cache[LINKS_KEY] = found
+    return found
+
+
+def guardian_fanout(platform: Platform) -> GuardianFanout:
+    """The guardians' live alarm streams of this process."""
+    from smartseoul.tracking.guardian_stream import GuardianFanout
+
+    found = platform.cache.get(FANOUT_KEY)
+    if not isinstance(found, GuardianFanout):
+        found = GuardianFanout(platform.bus)
+        platform.cache[FANOUT_KEY] = found
     return found
 
 
@@ -59,7 +85,9 @@ async def start_listeners(platform: Platform) -> list[asyncio.Server]:
     servers: list[asyncio.Server] = []
     shared = ingestor(platform)
     starters = [
-        (p.name, start_tcp(p, host, shared)) for p in tcp_protocols(platform) if isinstance(p, TcpProtocol)
+        (p.name, start_tcp(p, host, shared, device_links(platform)))
+        for p in tcp_protocols(platform)
+        if isinstance(p, TcpProtocol)
     ]
     starters.append(("osmand", start_osmand(platform.settings.tracking_osmand_port, host, shared)))
     for name, starter in starters:
@@ -95,6 +123,9 @@ async def _on_shutdown(platform: Platform) -> None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+    fanout = platform.cache.pop(FANOUT_KEY, None)
+    if fanout is not None:
+        await fanout.stop()
     servers: list[asyncio.Server] = platform.cache.pop(SERVERS_KEY, [])
     for server in servers:
         server.close()

@@ -11,14 +11,15 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from smartseoul.core.auth import Principal
 from smartseoul.core.bootstrap import Platform
-from smartseoul.tracking import service, zones
+from smartseoul.tracking import emergency, service, zones
 from smartseoul.tracking.models import (
     Alarm,
     Device,
@@ -27,7 +28,7 @@ from smartseoul.tracking.models import (
     Position,
     ProtectedPerson,
 )
-from smartseoul.tracking.plugin import ingestor
+from smartseoul.tracking.plugin import device_links, guardian_fanout, ingestor
 from smartseoul.tracking.protocols import FrameError
 from smartseoul.web.deps import client_address, db_session, get_platform, record_denial, require
 from smartseoul.web.problems import Problem
@@ -374,3 +375,93 @@ def delete_zone(
     session.commit()
     ingestor(platform).forget_zones()
     return Response(status_code=204)
+
+
+# ---------------------------------------------------------------- the SOS workflow
+
+
+class FindNowIn(BaseModel):
+    reason: str = Field(
+        min_length=3, max_length=500, description="Why the person must be found now (recorded as emergency)."
+    )
+
+
+@router.post(
+    "/tracking/persons/{person_id}/alarms/{alarm_id}/acknowledge",
+    summary="Take an alarm in hand (stops the incident desk's SOS escalation timer)",
+)
+async def acknowledge_alarm(
+    person_id: PersonId,
+    alarm_id: Annotated[int, Path(ge=1)],
+    request: Request,
+    session: Session = Depends(db_session),
+    platform: Platform = Depends(get_platform),
+    principal: Principal = Depends(require(*READERS)),
+) -> dict[str, Any]:
+    def work() -> tuple[dict[str, Any], Any]:
+        try:
+            alarm, event = emergency.acknowledge_alarm(session, principal, person_id, alarm_id)
+        except emergency.NotYours as error:
+            record_denial(session, request, principal, f"acknowledge alarm {alarm_id} of person {person_id}")
+            raise Problem(404, "Unknown alarm", str(error), "unknown_alarm") from None
+        result = {**service.alarm_dict(alarm), "acknowledged_by": alarm.acknowledged_by}
+        session.commit()
+        return result, event
+
+    result, event = await run_in_threadpool(work)
+    if event is not None:
+        await platform.bus.publish(event)
+    return result
+
+
+@router.post(
+    "/tracking/persons/{person_id}/find-now",
+    status_code=201,
+    summary="A guardian's emergency request to locate the person now (logged as an emergency provision)",
+)
+async def find_now(
+    person_id: PersonId,
+    body: FindNowIn,
+    request: Request,
+    session: Session = Depends(db_session),
+    platform: Platform = Depends(get_platform),
+    principal: Principal = Depends(require(*READERS)),
+) -> dict[str, Any]:
+    links = device_links(platform)
+
+    def work() -> tuple[dict[str, Any], Any]:
+        person = _person_for(session, request, principal, person_id, body.reason)
+        result = emergency.find_now(session, principal, person, body.reason, links)
+        answer = emergency.find_now_dict(result)
+        session.commit()
+        return answer, result.event
+
+    answer, event = await run_in_threadpool(work)
+    await platform.bus.publish(event)
+    return answer
+
+
+@router.get(
+    "/stream/guardian",
+    summary="Live alarms of the signed-in guardian's persons as Server-Sent Events (no coordinates)",
+    response_class=StreamingResponse,
+)
+async def guardian_stream(
+    session: Session = Depends(db_session),
+    platform: Platform = Depends(get_platform),
+    principal: Principal = Depends(require("guardian")),
+) -> StreamingResponse:
+    def linked() -> list[int]:
+        if principal.kind != "user":
+            return []
+        query = select(Guardianship.person_id).where(
+            Guardianship.user_id == principal.id, Guardianship.receives_alerts.is_(True)
+        )
+        return list(session.scalars(query))
+
+    persons = await run_in_threadpool(linked)
+    return StreamingResponse(
+        guardian_fanout(platform).listen(persons),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
