@@ -3,7 +3,7 @@
 Why: the location safety service must take every watch of a city's children at once, and an SOS
 must reach the control room while it does. The platform runs as the real ``smartseoul serve``
 subprocess (watch listener on, one free port per listener, in-process bus) on a fresh migrated
-database of each engine, with 1,000 watches (200 with ``--quick``) registered beforehand through
+database of each engine, with 10,000 watches (200 with ``--quick``) registered beforehand through
 the service functions, each for a person with a valid consent (without one, positions are rightly
 not stored).
 
@@ -16,11 +16,18 @@ watch loads its device into the ingestor's cache), a window of 10 s (2 s) is rec
 is what the database holds, not what the clients sent: the rows of ``tracking_positions`` whose
 ``received_at`` lies inside the window, counted after every watch got the answer to its last batch.
 
+Zones: every person has 5 active safe zones (home circle, school polygon, route corridor and two
+places the walk never reaches), 50,000 in all with 10,000 watches; the walk leaves home and
+enters school, so zone states change and zone alarms are raised during the run. Each engine is
+loaded twice on the same database: zone evaluation on, then off (the baseline).
+
 Reported, all from the same run:
 
 - ``decode_positions_per_s``: the baseline, ``WatchDecoder.feed`` over the same frames in this
   process (4 KiB reads, as the listener reads), one core;
-- ``{engine}_positions_per_s``: stored positions per second end to end;
+- ``{engine}_positions_per_s``: stored positions per second end to end, zones evaluated;
+- ``{engine}_positions_per_s_zones_off``: the same with zone evaluation off, and
+  ``{engine}_ratio_zones_on_over_off`` the one over the other;
 - ``{engine}_server_cpu_s_per_1000_positions``: the server process's CPU (user + system, all its
   threads, from /proc) per 1,000 stored positions, to size cores; PostgreSQL's own CPU is not in it;
 - ``ratio_{engine}_over_decode``: end to end over decoding alone;
@@ -60,7 +67,8 @@ from rich.progress import Progress
 
 HERE = Path(__file__).resolve().parent
 HOST = "127.0.0.1"
-DEVICES_FULL, DEVICES_QUICK = 1000, 200
+DEVICES_FULL, DEVICES_QUICK = 10_000, 200
+ZONES_PER_PERSON = 5  # 10,000 watches x 5 = the 50,000 active zones of the issue
 DURATION_FULL, DURATION_QUICK = 10.0, 2.0
 WARMUP_FULL, WARMUP_QUICK = 1.0, 0.5
 SOS_LOAD_FULL, SOS_LOAD_QUICK = 20, 5
@@ -126,11 +134,40 @@ class Fleet:
     totp_secret: str
 
 
+def zone_templates() -> list[dict[str, object]]:
+    """Five safe zones around the watches' walk (which runs north-east from ``HOME`` for about
+    1.4 km and back): home (a circle the walk leaves), school (a polygon it reaches), the route
+    between them (a corridor it stays in), and two places it never goes; each validated once by
+    the platform's own zone validation, then stored for every person."""
+    from smartseoul.tracking.zones import validate_zone
+
+    lat, lon = _client.HOME
+    school = [[lon + 0.008, lat + 0.008], [lon + 0.012, lat + 0.008], [lon + 0.012, lat + 0.012],
+              [lon + 0.008, lat + 0.012], [lon + 0.008, lat + 0.008]]  # fmt: skip
+    shapes: list[dict[str, object]] = [
+        {"name": "home", "kind": "circle", "role": "home", "radius_m": 150.0,
+         "geometry": {"type": "Point", "coordinates": [lon, lat]}},
+        {"name": "school", "kind": "polygon", "role": "school",
+         "geometry": {"type": "Polygon", "coordinates": [school]},
+         "schedule": [{"days": [0, 1, 2, 3, 4, 5, 6], "start": "00:00", "end": "23:59"}]},
+        {"name": "route", "kind": "corridor", "role": "route", "width_m": 60.0,
+         "geometry": {"type": "LineString", "coordinates": [[lon, lat], [lon + 0.01, lat + 0.01]]}},
+        {"name": "grandmother", "kind": "circle", "role": "other", "radius_m": 200.0,
+         "geometry": {"type": "Point", "coordinates": [lon - 0.02, lat + 0.01]}},
+        {"name": "academy", "kind": "circle", "role": "other", "radius_m": 100.0,
+         "geometry": {"type": "Point", "coordinates": [lon + 0.02, lat - 0.01]}},
+    ]  # fmt: skip
+    return [validate_zone(bounds=None, **shape) for shape in shapes][:ZONES_PER_PERSON]  # type: ignore[arg-type]
+
+
 def prepare(url: str, devices: int) -> Fleet:
-    """Migrate, then register ``devices`` + 1 watches for consenting people, and an operator with TOTP.
+    """Migrate, then register ``devices`` + 1 watches for consenting people, each with
+    ``ZONES_PER_PERSON`` active safe zones, and an operator with TOTP.
 
     Each person is adult-rule (no birth date, category ``child`` without an age): their own consent
-    (Art. 18) is valid, which is the cheapest valid consent to record.
+    (Art. 18) is valid, which is the cheapest valid consent to record. Zones are stored as rows
+    (validated once per template above) rather than one audited ``add_zone`` call each, to keep
+    the set-up of 50,000 zones short; the ingestor reads them the same way.
     """
     from sqlalchemy.orm import Session
 
@@ -138,6 +175,9 @@ def prepare(url: str, devices: int) -> Fleet:
     from smartseoul.core.db import make_engine
     from smartseoul.core.migrate import upgrade
     from smartseoul.tracking import consent, service
+    from smartseoul.tracking.models import SafeZone
+
+    templates = zone_templates()
 
     engine = make_engine(url)
     try:
@@ -156,6 +196,12 @@ def prepare(url: str, devices: int) -> Fleet:
                 )
                 identifiers.append(identifier)
                 device_id = device.id
+                session.add_all(
+                    SafeZone(person_id=person.id, created_by="bench", active=True, **dict(t))
+                    for t in templates
+                )
+                if index % 1000 == 999:
+                    session.flush()
             user = auth.create_user(
                 session, username=OPERATOR[0], password=OPERATOR[1], roles=["operator"], actor="bench"
             )
@@ -229,16 +275,36 @@ def _percentile(values: list[float], fraction: float) -> float | None:
 
 
 def measure(engine: str, url: str, quick: bool, workdir: Path) -> dict[str, float | None]:
-    """Register the fleet on ``url``, serve the platform on it, load it; the engine's figures."""
+    """Register the fleet on ``url``, then load it twice: zone evaluation on, and off (the
+    baseline: the same load and database with ``SMARTSEOUL_TRACKING_ZONES=0``)."""
+    devices = DEVICES_QUICK if quick else DEVICES_FULL
+    started = time.perf_counter()
+    with err.status(f"{engine}: registering {devices} watches with {ZONES_PER_PERSON} zones each"):
+        fleet = prepare(url, devices)
+    err.print(
+        f"{engine}: {devices} + 1 watches and {(devices + 1) * ZONES_PER_PERSON} zones registered "
+        f"in {time.perf_counter() - started:.1f} s",
+        highlight=False,
+    )
+    figures = drive(engine, url, fleet, quick, workdir, zones=True)
+    baseline = drive(engine, url, fleet, quick, workdir, zones=False)
+    off = baseline[f"{engine}_positions_per_s"]
+    on = figures[f"{engine}_positions_per_s"]
+    figures[f"{engine}_positions_per_s_zones_off"] = off
+    figures[f"{engine}_ratio_zones_on_over_off"] = None if not on or not off else round(on / off, 4)
+    return figures
+
+
+def drive(
+    engine: str, url: str, fleet: Fleet, quick: bool, workdir: Path, *, zones: bool
+) -> dict[str, float | None]:
+    """Serve the platform on ``url`` and load it with the fleet; the figures of that run."""
     from pyotp import TOTP
 
-    devices = DEVICES_QUICK if quick else DEVICES_FULL
+    devices = len(fleet.identifiers)
     duration = DURATION_QUICK if quick else DURATION_FULL
     warmup = WARMUP_QUICK if quick else WARMUP_FULL
-    started = time.perf_counter()
-    with err.status(f"{engine}: registering {devices} watches"):
-        fleet = prepare(url, devices)
-    err.print(f"{engine}: {devices} + 1 watches registered in {time.perf_counter() - started:.1f} s")
+    label = f"{engine} (zones {'on' if zones else 'off'})"
 
     ports = dict(zip(("web", "watch", "gt06", "h02", "osmand"), _api._free_ports(5), strict=True))
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMARTSEOUL_")}
@@ -253,12 +319,13 @@ def measure(engine: str, url: str, quick: bool, workdir: Path) -> dict[str, floa
         SMARTSEOUL_TRACKING_GT06_PORT=str(ports["gt06"]),
         SMARTSEOUL_TRACKING_H02_PORT=str(ports["h02"]),
         SMARTSEOUL_TRACKING_OSMAND_PORT=str(ports["osmand"]),
+        SMARTSEOUL_TRACKING_ZONES="1" if zones else "0",
     )
     command = [sys.executable, "-m", "smartseoul.cli", "serve", "--host", "{host}", "--port", "{port}"]
     with _api.serve(command, env, "/healthz", workdir, port=ports["web"]) as server:
         pid = server.process.pid
         with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:
-            task = progress.add_task(f"{engine}: {devices} watches", total=warmup + duration)
+            task = progress.add_task(f"{label}: {devices} watches", total=warmup + duration)
             began = time.perf_counter()
             plan = _client.Plan(
                 host=HOST,
@@ -275,26 +342,24 @@ def measure(engine: str, url: str, quick: bool, workdir: Path) -> dict[str, floa
                 sos_idle=SOS_IDLE_QUICK if quick else SOS_IDLE_FULL,
                 sos_load=SOS_LOAD_QUICK if quick else SOS_LOAD_FULL,
                 server_cpu=lambda: _api._cpu_seconds(pid),
-                on_tick=lambda label, now: progress.update(
-                    task, completed=now - began, description=f"{engine}: {devices} watches, {label}"
+                on_tick=lambda step, now: progress.update(
+                    task, completed=now - began, description=f"{engine}: {devices} watches, {step}"
                 ),
             )
             try:
                 window = _client.run_drive(plan)
             except _client.LoadError as error:
-                raise RuntimeError(f"{engine}: {error}\nserver log:\n{server.log_tail(60)}") from error
+                raise RuntimeError(f"{label}: {error}\nserver log:\n{server.log_tail(60)}") from error
     stored = stored_in(url, window.start, window.end, fleet.sos_device_id)
     if stored == 0:
-        raise RuntimeError(
-            f"{engine}: no position stored in the window (the client saw {window.acked} acked)"
-        )
+        raise RuntimeError(f"{label}: no position stored in the window (the client saw {window.acked} acked)")
     rate = stored / window.seconds
     cpu_per_1000 = None if window.server_cpu is None else window.server_cpu / stored * 1000.0
     server_share = (
         "" if window.server_cpu is None else f", server CPU {window.server_cpu / window.seconds:.0%}"
     )
     err.print(
-        f"{engine}: {stored} positions stored in {window.seconds:.2f} s ({rate:.0f}/s; the watches saw "
+        f"{label}: {stored} positions stored in {window.seconds:.2f} s ({rate:.0f}/s; the watches saw "
         f"{window.acked} acknowledged; the last batches drained in {window.drain_seconds:.1f} s), "
         f"load client CPU {window.client_cpu_share:.0%}{server_share}; "
         f"SOS at rest {_ms(window.sos_idle_ms)}, under load {_ms(window.sos_load_ms)}",
@@ -319,6 +384,8 @@ def _ms(values: list[float]) -> str:
 
 ENGINE_KEYS = (
     "positions_per_s",
+    "positions_per_s_zones_off",
+    "ratio_zones_on_over_off",
     "server_cpu_s_per_1000_positions",
     "sos_idle_p50_ms",
     "sos_p50_ms",

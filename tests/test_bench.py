@@ -39,6 +39,8 @@ API_KEYS = (
 )
 TRACKING_ENGINE_KEYS = (
     "positions_per_s",
+    "positions_per_s_zones_off",
+    "ratio_zones_on_over_off",
     "server_cpu_s_per_1000_positions",
     "sos_idle_p50_ms",
     "sos_p50_ms",

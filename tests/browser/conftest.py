@@ -7,13 +7,14 @@ context (its own cookies) from one Chromium shared by the session.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import uvicorn
@@ -26,6 +27,7 @@ from smartseoul.core.db import make_engine
 from smartseoul.core.migrate import upgrade
 from smartseoul.web.i18n import catalogue
 
+T = TypeVar("T")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 DESKTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -45,6 +47,12 @@ CHROMIUM_ARGS = [
 class LiveServer:
     url: str
     platform: Platform
+    loop: asyncio.AbstractEventLoop | None = None
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run a coroutine on the server's event loop (publish on its in-process bus, say)."""
+        assert self.loop is not None
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(10)
 
     def account(self, username: str, roles: list[str], *, mfa: bool | None = None) -> Account:
         return make_account(self.platform.db, username, roles, mfa=mfa)
@@ -111,7 +119,7 @@ def live_server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) ->
             pytest.fail("the web server did not start")
         time.sleep(0.05)
     try:
-        yield LiveServer(f"http://127.0.0.1:{port}", platform)
+        yield LiveServer(f"http://127.0.0.1:{port}", platform, server.servers[0].get_loop())
     finally:
         server.should_exit = True
         thread.join(15)

@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from smartseoul.core.auth import Principal
 from smartseoul.core.bootstrap import Platform
-from smartseoul.tracking import emergency, service, zones
+from smartseoul.tracking import card, emergency, service, zones
 from smartseoul.tracking.models import (
     Alarm,
     Device,
@@ -457,7 +457,9 @@ async def guardian_stream(
         query = select(Guardianship.person_id).where(
             Guardianship.user_id == principal.id, Guardianship.receives_alerts.is_(True)
         )
-        return list(session.scalars(query))
+        found = list(session.scalars(query))
+        session.commit()  # the stream lasts for hours: it must hold no database lock
+        return found
 
     persons = await run_in_threadpool(linked)
     return StreamingResponse(
@@ -465,3 +467,22 @@ async def guardian_stream(
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+@router.get(
+    "/tracking/persons/{person_id}/nearby",
+    summary="Who can help where the person is now: nearest schools (guards), the police of the district",
+)
+def nearby(
+    person_id: PersonId,
+    reason: Reason,
+    request: Request,
+    session: Session = Depends(db_session),
+    platform: Platform = Depends(get_platform),
+    principal: Principal = Depends(require(*card.CARD_ROLES)),
+) -> dict[str, Any]:
+    from smartseoul.city.plugin import city_index
+
+    index = city_index(platform)  # before this request's session takes SQLite's write lock
+    person = _person_for(session, request, principal, person_id, reason)
+    return card.help_nearby(session, principal, person, reason, index)

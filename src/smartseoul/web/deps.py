@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from smartseoul.core import audit, auth
 from smartseoul.core.auth import AuthError, Principal
@@ -75,17 +76,25 @@ async def check_csrf(request: Request) -> None:
 
 async def optional_principal(request: Request, session: Session = Depends(db_session)) -> Principal | None:
     """Who is asking, if anyone. The transaction is committed here so that a long response
-    (an event stream) holds no database lock, and a refusal stays in the ledger."""
+    (an event stream) holds no database lock, and a refusal stays in the ledger.
+
+    The database work runs in the thread pool, never on the event loop: SQLite's write lock is
+    taken at BEGIN, and a loop blocked waiting for it could not run the teardown (session close)
+    of the request that holds it, a deadlock until the busy timeout."""
+    platform = request.app.state.platform
     try:
-        principal = await _identify(request, request.app.state.platform, session)
+        principal, by_cookie = await run_in_threadpool(_identify, request, platform, session)
+        if by_cookie:
+            await check_csrf(request)
     except AuthError as error:
-        record_denial(session, request, None, error.code)
+        await run_in_threadpool(record_denial, session, request, None, error.code)
         raise
-    session.commit()
+    await run_in_threadpool(session.commit)
     return principal
 
 
-async def _identify(request: Request, platform: Platform, session: Session) -> Principal | None:
+def _identify(request: Request, platform: Platform, session: Session) -> tuple[Principal | None, bool]:
+    """The principal, and whether it came from the page session cookie (which needs CSRF)."""
     header = request.headers.get("authorization", "")
     if header:
         scheme, _, value = header.partition(" ")
@@ -93,14 +102,12 @@ async def _identify(request: Request, platform: Platform, session: Session) -> P
             raise AuthError(
                 401, "Invalid credentials", "use 'Authorization: Bearer <token>'", "token_invalid"
             )
-        return _principal_from_bearer(platform, session, value.strip())
+        return _principal_from_bearer(platform, session, value.strip()), False
     api_key = request.headers.get("x-api-key")
     if api_key:
-        return auth.check_api_key(session, api_key)
+        return auth.check_api_key(session, api_key), False
     principal = session_principal(platform, session, request)
-    if principal is not None:
-        await check_csrf(request)
-    return principal
+    return principal, principal is not None
 
 
 def record_denial(session: Session, request: Request, principal: Principal | None, reason: str) -> None:
@@ -130,7 +137,9 @@ def require(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
                 401, "Authentication required", "log in or send a bearer token", "unauthenticated"
             )
         if roles and not principal.has_any(*roles):
-            record_denial(session, request, principal, f"needs one of {', '.join(roles)}")
+            await run_in_threadpool(
+                record_denial, session, request, principal, f"needs one of {', '.join(roles)}"
+            )
             raise AuthError(403, "Forbidden", f"this needs one of the roles: {', '.join(roles)}", "forbidden")
         return principal
 

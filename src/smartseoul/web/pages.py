@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from smartseoul.city import service as city
 from smartseoul.core import audit, auth
@@ -169,10 +170,15 @@ async def login_submit(request: Request, platform: Platform = Depends(get_platfo
     form = await request.form()
     username, password = str(form.get("username", ""))[:64], str(form.get("password", ""))[:1024]
     otp, target = str(form.get("otp", ""))[:16] or None, _safe_next(str(form.get("next", "")), default="")
-    try:
+
+    def attempt() -> Any:
+        # in the thread pool: the password hash is slow, and the loop must never wait for a lock
         with platform.db.session() as session:
-            result = login(platform, session, request, username, password, otp)
-            user = result.user
+            return login(platform, session, request, username, password, otp)
+
+    try:
+        result = await run_in_threadpool(attempt)
+        user = result.user
     except AuthError as error:
         messages = {
             "locked": "login_locked",
@@ -207,10 +213,16 @@ async def login_submit(request: Request, platform: Platform = Depends(get_platfo
 @router.post("/logout")
 async def logout(request: Request, platform: Platform = Depends(get_platform)) -> Response:
     await check_csrf(request)
-    with platform.db.session() as session:
-        principal = session_principal(platform, session, request)
-        if principal is not None:
-            audit.record(session, actor=principal.name, action="auth.logout", client=client_address(request))
+
+    def record() -> None:
+        with platform.db.session() as session:
+            principal = session_principal(platform, session, request)
+            if principal is not None:
+                audit.record(
+                    session, actor=principal.name, action="auth.logout", client=client_address(request)
+                )
+
+    await run_in_threadpool(record)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response

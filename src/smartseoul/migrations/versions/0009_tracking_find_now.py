@@ -45,7 +45,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tracking_findnow_requests")),
     )
     op.create_index(
-        op.f("ix_tracking_findnow_requests_person_id"), "tracking_findnow_requests", ["person_id"], unique=False
+        op.f("ix_tracking_findnow_requests_person_id"),
+        "tracking_findnow_requests",
+        ["person_id"],
+        unique=False,
     )
 
 

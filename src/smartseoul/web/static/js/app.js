@@ -189,6 +189,36 @@
       T.app_path_today + ": " + fill(T.app_path_points, { n: points.length });
   }
 
+  function postJSON(url, body, method) {
+    return fetch(url, {
+      method: method || "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": personEl.dataset.csrf },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }).then(function (r) {
+      if (r.status === 204) return null;
+      return r.json().then(function (data) {
+        if (!r.ok) { const e = new Error(data.detail || r.status); e.status = r.status; throw e; }
+        return data;
+      });
+    });
+  }
+
+  const ACK_KINDS = ["sos", "fall", "removal", "left_school", "not_arrived", "geofence_exit"];
+
+  function ackButton(a) {
+    const button = el("button", "app-ack", T.app_ack);
+    button.type = "button";
+    button.dataset.alarm = a.id;
+    button.addEventListener("click", function () {
+      button.disabled = true;
+      postJSON(base + "/alarms/" + a.id + "/acknowledge").then(refresh).catch(function (e) {
+        button.disabled = false;
+        button.textContent = T.app_load_failed + " (" + e.message + ")";
+      });
+    });
+    return button;
+  }
+
   function renderAlarms(alarms) {
     const list = document.getElementById("alarms");
     list.replaceChildren();
@@ -200,6 +230,12 @@
       if (a.position_is_last_known && a.position_age_s !== null) {
         const then = new Date(Date.parse(a.time) - a.position_age_s * 1000).toISOString();
         li.append(el("span", "app-note", " · " + fill(T.app_alarm_last_known, { age: ago(then) })));
+      }
+      if (a.acknowledged_at) {
+        li.dataset.acknowledged = "true";
+        li.append(el("span", "app-acked", " ✓ " + T.app_acked));
+      } else if (ACK_KINDS.indexOf(a.type) >= 0) {
+        li.append(" ", ackButton(a));
       }
       list.append(li);
     });
@@ -245,6 +281,168 @@
       });
   }
 
+  // ---------------------------------------------------------------- find now (emergency)
+  const findForm = document.getElementById("findnow-form");
+  const findResult = document.getElementById("findnow-result");
+  document.getElementById("findnow-open").addEventListener("click", function () {
+    findForm.hidden = false;
+    document.getElementById("findnow-reason").focus();
+  });
+  document.getElementById("findnow-cancel").addEventListener("click", function () { findForm.hidden = true; });
+  findForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    const reason = document.getElementById("findnow-reason").value.trim();
+    postJSON(base + "/find-now", { reason: reason }).then(function (answer) {
+      findForm.hidden = true;
+      const lines = [el("strong", "", T.app_findnow_sent)];
+      lines.push(el("p", "", answer.devices_asked.length ? T.app_findnow_device_asked : T.app_findnow_device_not_asked));
+      if (!answer.position) lines.push(el("p", "", T.app_findnow_no_position));
+      findResult.replaceChildren.apply(findResult, lines);
+      findResult.dataset.state = "sent";
+      refresh();
+      if (answer.devices_asked.length) setTimeout(refresh, 15000);
+    }).catch(function (e) {
+      findResult.replaceChildren(el("p", "error", T.app_load_failed + " (" + e.message + ")"));
+    });
+  });
+
+  // ---------------------------------------------------------------- live alarms (SSE)
+  const liveBox = document.getElementById("live-alert");
+  const personName = document.querySelector("h1").firstChild.textContent.trim();
+  function onLive(message) {
+    const data = JSON.parse(message.data);
+    if (String(data.person_id) !== String(personId)) return;
+    if (data.type === "tracking.alarm.raised.v1") {
+      liveBox.textContent = data.emergency ? fill(T.app_live_sos, { name: personName })
+        : fill(T.app_live_alarm, { what: T["alarm_" + data.kind] || data.kind });
+      liveBox.dataset.kind = data.kind;
+      liveBox.hidden = false;
+      if (data.emergency && navigator.vibrate) navigator.vibrate([400, 200, 400, 200, 400]);
+    }
+    refresh();
+  }
+  if (window.EventSource) {
+    const live = new EventSource("/api/v1/stream/guardian");
+    live.onmessage = onLive;
+    live.onopen = function () { personEl.dataset.live = "open"; };
+    live.onerror = function () { personEl.dataset.live = "retrying"; };
+  }
+
+  // ---------------------------------------------------------------- safe zones
+  const zoneLayer = L.layerGroup().addTo(map);
+  const zoneForm = document.getElementById("zone-form");
+  const zoneAdd = document.getElementById("zone-add");
+  const zoneError = document.getElementById("zone-error");
+  let picking = false;
+  let picked = null;
+  let pickedCircle = null;
+
+  function zoneShape(z) {
+    const g = z.geometry;
+    const style = { color: "#15803d", weight: 2, fillOpacity: 0.12, className: "app-zone", interactive: false };
+    if (z.kind === "circle") return L.circle([g.coordinates[1], g.coordinates[0]], Object.assign({ radius: z.radius_m }, style));
+    if (z.kind === "corridor") {
+      return L.polyline(g.coordinates.map(function (c) { return [c[1], c[0]]; }), Object.assign({}, style, { weight: 6 }));
+    }
+    return L.polygon(g.coordinates[0].map(function (c) { return [c[1], c[0]]; }), style);
+  }
+
+  function renderZones(zones) {
+    const list = document.getElementById("zones");
+    list.replaceChildren();
+    zoneLayer.clearLayers();
+    if (!zones.length) list.append(el("li", "empty", T.app_zones_none));
+    zones.forEach(function (z) {
+      zoneShape(z).bindTooltip(z.name, { className: "app-zone-label" }).addTo(zoneLayer);
+      const li = el("li", "app-zone-item");
+      li.dataset.zone = z.id;
+      const words = [z.schedule && z.schedule.length ? T.app_zone_schedule_short : T.app_zone_always_short];
+      if (z.alert_on_exit) words.push(T.app_zone_alert_exit);
+      if (z.alert_on_enter) words.push(T.app_zone_alert_enter);
+      li.append(el("strong", "", z.name), " ", el("span", "app-note", words.join(" · ")));
+      const remove = el("button", "app-secondary app-zone-remove", T.app_zone_delete);
+      remove.type = "button";
+      remove.addEventListener("click", function () {
+        if (!window.confirm(fill(T.app_zone_delete_confirm, { name: z.name }))) return;
+        postJSON(base + "/zones/" + z.id, undefined, "DELETE").then(loadZones);
+      });
+      li.append(" ", remove);
+      list.append(li);
+    });
+    mapEl.dataset.zones = String(zones.length);
+  }
+
+  function loadZones() {
+    return getJSON(base + "/zones").then(function (zones) {
+      zoneAdd.hidden = false;
+      renderZones(zones);
+    }).catch(function (e) {
+      const list = document.getElementById("zones");
+      if (String(e.message).indexOf("403") >= 0) {
+        list.replaceChildren();
+        document.getElementById("zones-readonly").hidden = false;
+      } else {
+        failed(list, e);
+      }
+    });
+  }
+
+  function stopPicking() {
+    picking = false;
+    picked = null;
+    if (pickedCircle) { pickedCircle.remove(); pickedCircle = null; }
+    zoneForm.hidden = true;
+    zoneAdd.hidden = false;
+    mapEl.classList.remove("picking");
+  }
+
+  zoneAdd.addEventListener("click", function () {
+    picking = true;
+    zoneForm.hidden = false;
+    zoneAdd.hidden = true;
+    zoneError.hidden = true;
+    mapEl.classList.add("picking");
+    mapEl.scrollIntoView({ behavior: "smooth", block: "center" });
+  });
+  document.getElementById("zone-cancel").addEventListener("click", stopPicking);
+  document.getElementById("zone-radius").addEventListener("change", function (event) {
+    if (pickedCircle) pickedCircle.setRadius(Number(event.target.value));
+  });
+  map.on("click", function (event) {
+    if (!picking) return;
+    picked = event.latlng;
+    const radius = Number(document.getElementById("zone-radius").value);
+    if (pickedCircle) pickedCircle.remove();
+    pickedCircle = L.circle(picked, { radius: radius, color: "#b45309", dashArray: "6 4", className: "app-zone-new" }).addTo(map);
+    mapEl.dataset.picked = picked.lat.toFixed(5) + "," + picked.lng.toFixed(5);
+  });
+  zoneForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (!picked) {
+      zoneError.textContent = T.app_zone_pick_centre;
+      zoneError.hidden = false;
+      return;
+    }
+    const form = new FormData(zoneForm);
+    const body = {
+      name: String(form.get("name")).trim(), kind: "circle", role: form.get("role"),
+      geometry: { type: "Point", coordinates: [picked.lng, picked.lat] },
+      radius_m: Number(form.get("radius_m")),
+      schedule: form.get("when") === "school" ? [{ days: [0, 1, 2, 3, 4], start: "08:30", end: "15:00" }] : [],
+      alert_on_exit: true,
+      arrive_by: form.get("arrive_by") || null,
+    };
+    postJSON(base + "/zones", body).then(function () {
+      zoneForm.reset();
+      stopPicking();
+      return loadZones();
+    }).catch(function (e) {
+      zoneError.textContent = e.message;
+      zoneError.hidden = false;
+    });
+  });
+
   refresh();
+  loadZones();
   setInterval(refresh, REFRESH_MS);
 })();
