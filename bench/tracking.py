@@ -77,6 +77,8 @@ DECODE_SECONDS_FULL, DECODE_SECONDS_QUICK = 2.0, 0.3
 DEFAULT_PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 IDENTIFIER_BASE = 860_000_000_000_000  # 15-digit IMEI-like identifiers
 OPERATOR = ("bench.operator", "Bench-operator-2015!")
+# one operator per run: TOTP codes cannot be replayed, and two runs can fall in one 30 s window
+RUNS = ("zones-on", "zones-off")
 
 err = Console(stderr=True, soft_wrap=True)
 
@@ -131,7 +133,7 @@ class Fleet:
     identifiers: list[str]
     sos_identifier: str
     sos_device_id: int
-    totp_secret: str
+    totp_secrets: dict[str, str]  # run -> the TOTP secret of that run's operator
 
 
 def zone_templates() -> list[dict[str, object]]:
@@ -202,16 +204,22 @@ def prepare(url: str, devices: int) -> Fleet:
                 )
                 if index % 1000 == 999:
                     session.flush()
-            user = auth.create_user(
-                session, username=OPERATOR[0], password=OPERATOR[1], roles=["operator"], actor="bench"
-            )
-            secret = auth.new_totp_secret()
-            user.totp_secret, user.totp_enabled = secret, True
+            secrets = {}
+            for run_name in RUNS:
+                user = auth.create_user(
+                    session,
+                    username=f"{OPERATOR[0]}.{run_name}",
+                    password=OPERATOR[1],
+                    roles=["operator"],
+                    actor="bench",
+                )
+                secrets[run_name] = auth.new_totp_secret()
+                user.totp_secret, user.totp_enabled = secrets[run_name], True
             session.commit()
     finally:
         engine.dispose()
     # The last watch is the SOS probe; it sends no load.
-    return Fleet(identifiers[:-1], identifiers[-1], device_id, secret)
+    return Fleet(identifiers[:-1], identifiers[-1], device_id, secrets)
 
 
 def stored_in(url: str, start: datetime, end: datetime, exclude_device: int) -> int:
@@ -304,7 +312,8 @@ def drive(
     devices = len(fleet.identifiers)
     duration = DURATION_QUICK if quick else DURATION_FULL
     warmup = WARMUP_QUICK if quick else WARMUP_FULL
-    label = f"{engine} (zones {'on' if zones else 'off'})"
+    run_name = RUNS[0] if zones else RUNS[1]
+    label = f"{engine} ({run_name})"
 
     ports = dict(zip(("web", "watch", "gt06", "h02", "osmand"), _api._free_ports(5), strict=True))
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMARTSEOUL_")}
@@ -334,9 +343,9 @@ def drive(
                 identifiers=fleet.identifiers,
                 sos_identifier=fleet.sos_identifier,
                 sos_device_id=fleet.sos_device_id,
-                username=OPERATOR[0],
+                username=f"{OPERATOR[0]}.{run_name}",
                 password=OPERATOR[1],
-                otp=TOTP(fleet.totp_secret).now,
+                otp=TOTP(fleet.totp_secrets[run_name]).now,
                 warmup=warmup,
                 duration=duration,
                 sos_idle=SOS_IDLE_QUICK if quick else SOS_IDLE_FULL,

@@ -38,6 +38,8 @@ FUTURE_TOLERANCE = timedelta(hours=1)
 PAST_TOLERANCE = timedelta(days=30)
 EMERGENCY_ALARMS = frozenset({"sos", "fall"})
 ARRIVAL_CHECK_S = 60.0
+# zone states whose side did not change are written at most this often (see zones.ZoneStates)
+ZONE_CHECKPOINT_S = 30.0
 
 
 @dataclass
@@ -138,6 +140,8 @@ class Ingestor:
         self._zones: zones.ZoneIndex | None = None
         self._zones_checked = 0.0
         self._zone_lock = asyncio.Lock()
+        # written behind: durable changes with their batch, the rest every checkpoint
+        self._zone_states = zones.ZoneStates(checkpoint_s=ZONE_CHECKPOINT_S)
         self.batch_size = batch_size
         self.batch_delay = batch_delay
         self.cache_seconds = cache_seconds
@@ -355,8 +359,15 @@ class Ingestor:
         await self._publish_alarms(events)
 
     async def drain(self) -> None:
-        """Commit whatever is waiting (at shutdown)."""
+        """Commit whatever is waiting (at shutdown), zone states included."""
         await self._flush()
+        async with self._zone_lock:
+            await asyncio.to_thread(self._checkpoint_zone_states)
+
+    def _checkpoint_zone_states(self) -> None:
+        with self.platform.db.session() as session:
+            self._zone_states.save(session, force=True)
+            session.commit()
 
     # ------------------------------------------------------------ alarms
 
@@ -491,12 +502,15 @@ class Ingestor:
                             now=now,
                             margin_m=self.zone_margin_m,
                             dwell_s=self.zone_dwell_s,
+                            states=self._zone_states,
                         )
                         return self._store_zone_alarms(session, found, now)
 
                 return await asyncio.to_thread(run)
         except Exception:
             log.exception("safe zones not evaluated for %d positions", len(fixes))
+            # the transaction was rolled back: read the states again rather than trust memory
+            self._zone_states = zones.ZoneStates(checkpoint_s=ZONE_CHECKPOINT_S)
             return []
 
     async def check_arrivals(self, now: datetime | None = None) -> list[Event]:
@@ -509,7 +523,8 @@ class Ingestor:
 
             def run() -> list[Event]:
                 with self.platform.db.session() as session:
-                    return self._store_zone_alarms(session, zones.arrivals(session, index, at), at)
+                    found = zones.arrivals(session, index, at, self._zone_states)
+                    return self._store_zone_alarms(session, found, at)
 
             events = await asyncio.to_thread(run)
         await self._publish_alarms(events)

@@ -43,7 +43,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import Enum
-from typing import Any
+from time import monotonic
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -51,7 +52,7 @@ import shapely
 from shapely import STRtree
 from shapely.geometry import LineString, Point, Polygon, box, shape
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import Table, bindparam, delete, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from smartseoul.core import audit
@@ -548,58 +549,112 @@ class ZoneAlarm:
     lon: float | None
 
 
-def _tracked(row: ZoneState) -> Tracked:
-    return Tracked(
-        row.inside,
-        row.since,
-        row.pending_change_since,
-        row.last_fix_at,
-        row.last_inside_at,
-        row.not_arrived_on,
-    )
+StateKey = tuple[int, int]  # (person id, zone id)
+STATE_TABLE = cast(Table, ZoneState.__table__)
+STATE_COLUMNS = STATE_TABLE.c
 
 
-def _write(row: ZoneState, state: Tracked) -> None:
-    row.inside, row.since, row.pending_change_since = state.inside, state.since, state.pending_since
-    row.last_fix_at, row.last_inside_at, row.not_arrived_on = (
+def _durable(state: Tracked | None) -> tuple[Any, ...] | None:
+    """What must never be lost in a crash: the side, a change under way, today's not-arrived
+    alarm, and whether the person was inside today. ``last_fix_at`` and the time of day of
+    ``last_inside_at`` may lag by up to a checkpoint (a restart then re-reads a few fixes)."""
+    if state is None:
+        return None
+    inside_day = state.last_inside_at.astimezone(SEOUL).date() if state.last_inside_at else None
+    return (state.inside, state.since, state.pending_since, state.not_arrived_on, inside_day)
+
+
+STATE_FIELDS = ("inside", "since", "pending_change_since", "last_fix_at", "last_inside_at", "not_arrived_on")
+# bound parameters may not share a column's name in an UPDATE's SET clause
+STATE_PARAMS: dict[str, Any] = {name: bindparam(f"v_{name}") for name in STATE_FIELDS}
+
+
+def _values(key: StateKey, state: Tracked) -> dict[str, Any]:
+    values = (
+        state.inside,
+        state.since,
+        state.pending_since,
         state.last_fix_at,
         state.last_inside_at,
         state.not_arrived_on,
     )
+    return {"p": key[0], "z": key[1], **{f"v_{n}": v for n, v in zip(STATE_FIELDS, values, strict=True)}}
 
 
 @dataclass
-class _States:
-    """The zone states of some persons, loaded at once and written back at the end."""
+class ZoneStates:
+    """The zone states of the persons seen, kept in memory between batches and written behind.
 
-    session: Session
-    rows: dict[tuple[int, int], ZoneState] = field(default_factory=dict)
-    tracked: dict[tuple[int, int], Tracked] = field(default_factory=dict)
+    A state whose durable part (see :func:`_durable`) changed is written in the same
+    transaction as the batch that changed it; one where only the times of the last fixes moved
+    is written at the next checkpoint (``checkpoint_s``; 0 writes everything every time). Rows
+    are read once per process and written with executemany, not one ORM object per row: at
+    50,000 zones that was three quarters of the ingest's time.
+    """
 
-    def load(self, keys: Iterable[tuple[int, int]]) -> None:
-        wanted = sorted(set(keys))
+    checkpoint_s: float = 0.0
+    tracked: dict[StateKey, Tracked] = field(default_factory=dict)
+    known: set[StateKey] = field(default_factory=set)  # looked up in the database
+    stored: set[StateKey] = field(default_factory=set)  # has a row
+    durable: set[StateKey] = field(default_factory=set)  # to write with this batch
+    soft: set[StateKey] = field(default_factory=set)  # to write at the next checkpoint
+    last_checkpoint: float = field(default_factory=monotonic)
+
+    def load(self, session: Session, keys: Iterable[StateKey]) -> None:
+        wanted = sorted(set(keys) - self.known)
+        c = STATE_COLUMNS
         for i in range(0, len(wanted), 500):
             chunk = wanted[i : i + 500]
-            query = select(ZoneState).where(tuple_(ZoneState.person_id, ZoneState.zone_id).in_(chunk))
-            for row in self.session.scalars(query):
-                self.rows[(row.person_id, row.zone_id)] = row
-                self.tracked[(row.person_id, row.zone_id)] = _tracked(row)
+            query = select(STATE_TABLE).where(tuple_(c.person_id, c.zone_id).in_(chunk))
+            for row in session.execute(query):
+                key = (row.person_id, row.zone_id)
+                self.stored.add(key)
+                self.tracked[key] = Tracked(
+                    row.inside,
+                    row.since,
+                    row.pending_change_since,
+                    row.last_fix_at,
+                    row.last_inside_at,
+                    row.not_arrived_on,
+                )
+        self.known.update(wanted)
 
-    def get(self, key: tuple[int, int]) -> Tracked | None:
+    def get(self, key: StateKey) -> Tracked | None:
         return self.tracked.get(key)
 
-    def put(self, key: tuple[int, int], state: Tracked) -> None:
+    def put(self, key: StateKey, state: Tracked, before: tuple[Any, ...] | None) -> None:
+        """Keep ``state``; ``before`` is :func:`_durable` of the state before it was changed."""
         self.tracked[key] = state
+        (self.durable if before != _durable(state) else self.soft).add(key)
 
-    def save(self) -> None:
-        for key, state in self.tracked.items():
-            row = self.rows.get(key)
-            if row is None:
-                row = ZoneState(person_id=key[0], zone_id=key[1])
-                self.session.add(row)
-                self.rows[key] = row
-            _write(row, state)
-        self.session.flush()
+    def save(self, session: Session, *, force: bool = False) -> int:
+        """Write what is due in the caller's transaction; returns the number of rows written."""
+        due = set(self.durable)
+        if force or monotonic() - self.last_checkpoint >= self.checkpoint_s:
+            due |= self.soft
+            self.soft.clear()
+            self.last_checkpoint = monotonic()
+        else:
+            self.soft -= due
+        self.durable.clear()
+        if not due:
+            return 0
+        ordered = sorted(due)  # one order for every writer: no deadlock between two flushes
+        updates = [_values(k, self.tracked[k]) for k in ordered if k in self.stored]
+        inserts = [_values(k, self.tracked[k]) for k in ordered if k not in self.stored]
+        c = STATE_COLUMNS
+        if updates:
+            session.execute(
+                update(STATE_TABLE)
+                .where(c.person_id == bindparam("p"), c.zone_id == bindparam("z"))
+                .values(STATE_PARAMS),
+                updates,
+            )
+        if inserts:
+            row = {"person_id": bindparam("p"), "zone_id": bindparam("z"), **STATE_PARAMS}
+            session.execute(insert(STATE_TABLE).values(row), inserts)
+            self.stored.update(k for k in ordered if k not in self.stored)
+        return len(ordered)
 
 
 def evaluate(
@@ -610,16 +665,18 @@ def evaluate(
     now: datetime,
     margin_m: float = DEFAULT_MARGIN_M,
     dwell_s: float = DEFAULT_DWELL_S,
+    states: ZoneStates | None = None,
 ) -> list[ZoneAlarm]:
     """Run a batch of fixes through every zone of their persons (in device-time order), write the
-    states, and return the alarms (confirmed changes, then overdue arrivals at ``now``)."""
+    states that are due (all of them without a long-lived ``states``), and return the alarms
+    (confirmed changes, then overdue arrivals at ``now``)."""
     ordered = sorted((f for f in fixes if index.by_person.get(f.person_id)), key=lambda f: f.time)
     if not ordered:
         return []
     sides = index.sides(ordered, margin_m)
     keys = {(f.person_id, index.rules[z].id) for f in ordered for z in index.by_person[f.person_id]}
-    states = _States(session)
-    states.load(keys)
+    states = states if states is not None else ZoneStates()
+    states.load(session, keys)
     dwell = timedelta(seconds=dwell_s)
     alarms: list[ZoneAlarm] = []
     last_fix: dict[int, ZoneFix] = {}
@@ -628,9 +685,11 @@ def evaluate(
         for z, side in by_zone.items():
             rule = index.rules[z]
             key = (fix.person_id, rule.id)
-            state, change = step(states.get(key), side, fix.time, dwell)
+            prior = states.get(key)
+            before = _durable(prior)
+            state, change = step(prior, side, fix.time, dwell)
             if state is not None:
-                states.put(key, state)
+                states.put(key, state, before)
             if change is None:
                 continue
             for kind in alarm_kinds(rule, change):
@@ -649,20 +708,21 @@ def evaluate(
     for person_id, fix in last_fix.items():
         for z in index.by_person[person_id]:
             alarms.extend(_overdue(states, index.rules[z], now, fix))
-    states.save()
+    states.save(session)
     return alarms
 
 
-def _overdue(states: _States, rule: Rule, now: datetime, fix: ZoneFix | None) -> list[ZoneAlarm]:
+def _overdue(states: ZoneStates, rule: Rule, now: datetime, fix: ZoneFix | None) -> list[ZoneAlarm]:
     key = (rule.person_id, rule.id)
     state = states.get(key)
     if not arrival_overdue(rule, state, now):
         return []
+    before = _durable(state)
     if state is None:
         # Never seen clearly: remember only that today's alarm is raised (no fix = no position).
         state = Tracked(False, now)
     state.not_arrived_on = now.astimezone(SEOUL).date()
-    states.put(key, state)
+    states.put(key, state, before)
     return [
         ZoneAlarm(
             "not_arrived",
@@ -677,15 +737,17 @@ def _overdue(states: _States, rule: Rule, now: datetime, fix: ZoneFix | None) ->
     ]
 
 
-def arrivals(session: Session, index: ZoneIndex, now: datetime) -> list[ZoneAlarm]:
+def arrivals(
+    session: Session, index: ZoneIndex, now: datetime, states: ZoneStates | None = None
+) -> list[ZoneAlarm]:
     """The periodic check: every zone with ``arrive_by`` whose person is overdue at ``now``."""
     rules = [r for r in index.rules if r.arrive_by is not None and arrival_overdue(r, None, now)]
     if not rules:
         return []
-    states = _States(session)
-    states.load((r.person_id, r.id) for r in rules)
+    states = states if states is not None else ZoneStates()
+    states.load(session, ((r.person_id, r.id) for r in rules))
     alarms = [alarm for rule in rules for alarm in _overdue(states, rule, now, None)]
-    states.save()
+    states.save(session)
     return alarms
 
 

@@ -219,6 +219,27 @@ async def test_a_pending_exit_survives_a_restart_and_is_raised_once(platform: Pl
     assert _alarms(platform) == [("left_school", zone)]
 
 
+async def test_zone_states_are_written_behind_but_a_change_of_side_at_once(platform: Platform) -> None:
+    """Inside fix after inside fix only moves the times (written at the checkpoint or at shutdown);
+    a change under way is written with its batch, so a crash loses no pending exit."""
+    child, zone = _child(platform, "mother.cho", "8610000000009")
+    clock = Clock(seoul(MONDAY, "11:00"))
+    ingestor = _ingestor(platform, clock)
+    at = await _walk(ingestor, clock, "8610000000009", seoul(MONDAY, "11:00"), [0])
+    first = _state(platform, child, zone)
+    assert first is not None
+    assert first.inside is True
+    at = await _walk(ingestor, clock, "8610000000009", at, [10, 0, 10])  # still in the classroom
+    assert _state(platform, child, zone).last_fix_at == first.last_fix_at  # type: ignore[union-attr]
+    at = await _walk(ingestor, clock, "8610000000009", at, [300])  # out of the gate: pending
+    pending = _state(platform, child, zone)
+    assert pending is not None
+    assert pending.pending_change_since is not None
+    assert pending.last_fix_at == at - timedelta(seconds=10)  # the fix that started the change
+    await ingestor.drain()  # shutdown writes the rest
+    assert _state(platform, child, zone).last_fix_at == pending.last_fix_at  # type: ignore[union-attr]
+
+
 async def test_not_arrived_at_school_by_nine_fires_once(platform: Platform) -> None:
     raised = await _events(platform)
     late, zone = _child(platform, "mother.seo", "8610000000007", arrive_by="09:00", alert_on_exit=False)
