@@ -162,10 +162,291 @@ class Settings(BaseSettings):
         ),
     )
     # --- cctv settings (prefix cctv_) ---
+    cctv_aim_incidents: bool = Field(
+        True,
+        title="Aim cameras at incidents",
+        description=(
+            "On safety.incident.opened.v1 with a location, list the covering cameras, turn up to "
+            "cctv_aim_max_ptz PTZ cameras to the spot and publish safety.cameras.aimed.v1."
+        ),
+    )
+    cctv_aim_max_ptz: int = Field(
+        3,
+        ge=0,
+        le=20,
+        title="PTZ cameras per incident",
+        description="PTZ cameras turned to one incident at most.",
+    )
+    cctv_onvif_timeout_s: float = Field(
+        3.0,
+        ge=0.2,
+        le=30.0,
+        title="ONVIF timeout",
+        description="Seconds to wait for a camera's ONVIF PTZ service before reporting it did not move.",
+    )
     # --- placement settings (prefix placement_) ---
+    placement_time_limit_s: float = Field(
+        60.0,
+        ge=1,
+        le=600,
+        title="Placement solve time limit",
+        description="Most seconds a placement plan may solve; the plan reports its proven gap at that point.",
+    )
+    placement_sync_max_cells: int = Field(
+        20000,
+        ge=100,
+        le=1000000,
+        title="Largest synchronous placement grid",
+        description="Plans on a demand grid with more cells than this (or more candidate sites than "
+        "placement_sync_max_sites) are solved in the background; the API answers 202 with the plan's status.",
+    )
+    placement_sync_max_sites: int = Field(
+        6000,
+        ge=10,
+        le=100000,
+        title="Most candidate sites solved synchronously",
+        description="Plans with more candidate sites than this are solved in the background.",
+    )
     # --- incidents settings (prefix incidents_) ---
+    incidents_correlation_m: float = Field(
+        150.0,
+        ge=0.0,
+        le=5000.0,
+        title="Incident correlation distance (m)",
+        description="Alarms this close to an open incident's place join it instead of opening another.",
+    )
+    incidents_correlation_s: int = Field(
+        180,
+        ge=0,
+        le=3600,
+        title="Incident correlation window (s)",
+        description="Alarms within this many seconds of an open incident's last alarm may join it.",
+    )
+    incidents_school_zone_m: float = Field(
+        300.0,
+        ge=0.0,
+        le=2000.0,
+        title="School zone radius (m)",
+        description="An incident this close to a school is one priority level more urgent.",
+    )
+    incidents_night_start_hour: int = Field(
+        22,
+        ge=0,
+        le=23,
+        title="Night starts (hour, Seoul)",
+        description="From this hour (Asia/Seoul) an incident is one priority level more urgent.",
+    )
+    incidents_night_end_hour: int = Field(
+        6,
+        ge=0,
+        le=23,
+        title="Night ends (hour, Seoul)",
+        description="Night ends at this hour (Asia/Seoul).",
+    )
+    incidents_ack_timeout_s: int = Field(
+        60,
+        ge=5,
+        le=3600,
+        title="Acknowledgement time, urgent (s)",
+        description="An SOS or other priority 1-2 incident not acknowledged in this time escalates: "
+        "first to the supervisor, after the same time again to the police hand-over.",
+    )
+    incidents_ack_timeout_low_s: int = Field(
+        900,
+        ge=5,
+        le=86400,
+        title="Acknowledgement time, low priority (s)",
+        description="The same for priority 3-4 incidents (faults escalate to the supervisor only).",
+    )
+    incidents_timer_interval_s: float = Field(
+        1.0,
+        ge=0.05,
+        le=60.0,
+        title="Incident timer period (s)",
+        description="How often escalations, bell heartbeats and hand-over deadlines are checked.",
+    )
+    incidents_handover_max_attempts: int = Field(
+        6,
+        ge=1,
+        le=20,
+        title="Hand-over delivery attempts",
+        description="Webhook attempts before a hand-over becomes a dead letter (shown on the desk).",
+    )
+    incidents_handover_backoff_s: float = Field(
+        2.0,
+        ge=0.01,
+        le=600.0,
+        title="Hand-over first retry delay (s)",
+        description="Delay before the second attempt; each later one waits twice as long.",
+    )
+    incidents_handover_timeout_s: float = Field(
+        10.0,
+        ge=0.1,
+        le=120.0,
+        title="Hand-over HTTP timeout (s)",
+        description="Per webhook request.",
+    )
+    incidents_handover_ack_timeout_s: int = Field(
+        300,
+        ge=5,
+        le=86400,
+        title="Agency acknowledgement time (s)",
+        description="A delivered hand-over not acknowledged in this time is sent again (re-alert).",
+    )
+    incidents_handover_max_realerts: int = Field(
+        3,
+        ge=0,
+        le=20,
+        title="Hand-over re-alerts",
+        description="How often an unacknowledged hand-over is re-sent.",
+    )
+    incidents_bell_heartbeat_s: int = Field(
+        300,
+        ge=5,
+        le=86400,
+        title="Bell heartbeat timeout (s)",
+        description="A bell silent for this long is marked faulty and a fault incident opens.",
+    )
+    incidents_workers: bool = Field(
+        True,
+        title="Run incident workers",
+        description="Run the escalation timers and the hand-over outbox here (several may: rows are locked).",
+    )
+    incidents_mqtt_url: str = Field(
+        "",
+        title="Emergency bells MQTT broker",
+        description="mqtt://host:1883 for bells on smartseoul/bells/ID/press|heartbeat|tamper; empty: off.",
+        pattern=r"^(mqtt://.+)?$",
+    )
     # --- alerts settings (prefix alerts_) ---
+    alerts_sender: str = Field(
+        "safety@smartseoul.seoul.kr",
+        title="CAP sender",
+        description="The <sender> of every CAP message the platform issues (no spaces or commas).",
+        pattern=r"^[^\s,<&]{3,128}$",
+    )
+    alerts_city_wide_fraction: float = Field(
+        0.5,
+        ge=0.05,
+        le=1.0,
+        title="City-wide alert threshold",
+        description="An alert covering this share of the city's area (or every district) needs a second person's approval.",
+    )
+    alerts_default_expiry_minutes: int = Field(
+        360, ge=5, le=10080, title="Alert lifetime", description="Minutes an alert stays current unless given."
+    )
+    alerts_push: bool = Field(
+        True, title="Web Push for alerts", description="Send issued, updated and cancelled alerts by Web Push."
+    )
+    alerts_push_subject: str = Field(
+        "mailto:safety@smartseoul.seoul.kr",
+        title="VAPID subject",
+        description="Contact (mailto: or https:) that push services see in the VAPID token.",
+        pattern=r"^(mailto:|https://)\S+$",
+    )
+    alerts_push_ttl_seconds: int = Field(
+        3600,
+        ge=0,
+        le=2419200,
+        title="Web Push TTL",
+        description="How long a push service keeps an alert for a phone that is offline.",
+    )
+    alerts_push_allow_loopback: bool = Field(
+        False,
+        title="Loopback push endpoints",
+        description="Accept http://127.0.0.1 push endpoints (tests, local push stand-ins); never in production.",
+    )
     # --- videowall settings (prefix videowall_) ---
+    videowall_fps: float = Field(
+        5.0,
+        ge=0.5,
+        le=30,
+        title="Wall frame rate",
+        description="Frames per second of each live tile (MJPEG).",
+    )
+    videowall_frame_width: int = Field(
+        640,
+        ge=160,
+        le=1920,
+        title="Tile width",
+        description="Width in pixels of the demo's synthetic pictures.",
+    )
+    videowall_frame_height: int = Field(
+        360,
+        ge=90,
+        le=1080,
+        title="Tile height",
+        description="Height in pixels of the demo's synthetic pictures.",
+    )
+    videowall_jpeg_quality: int = Field(
+        75, ge=30, le=95, title="Tile JPEG quality", description="JPEG quality of live tiles and snapshots."
+    )
+    videowall_health: bool = Field(
+        True, title="Camera health monitor", description="Check watched cameras' pictures for faults."
+    )
+    videowall_health_interval_s: float = Field(
+        1.0,
+        ge=0.1,
+        le=60,
+        title="Health check interval",
+        description="Seconds between two looks at a camera.",
+    )
+    videowall_health_max_cameras: int = Field(
+        64,
+        ge=1,
+        le=10000,
+        title="Watched cameras",
+        description="Most cameras the health monitor watches at once (grouped cameras and open tiles).",
+    )
+    videowall_health_raise_s: float = Field(
+        3.0,
+        ge=0,
+        le=600,
+        title="Raise delay",
+        description="Seconds a black, covered, blurred or moved picture must last before its alarm.",
+    )
+    videowall_health_clear_s: float = Field(
+        5.0,
+        ge=0,
+        le=600,
+        title="Clear delay",
+        description="Seconds a camera must be fine before its alarm clears.",
+    )
+    videowall_offline_after_s: float = Field(
+        10.0,
+        ge=1,
+        le=3600,
+        title="Offline after",
+        description="Seconds without a frame before a camera is offline.",
+    )
+    videowall_frozen_after_s: float = Field(
+        5.0,
+        ge=1,
+        le=3600,
+        title="Frozen after",
+        description="Seconds of an unchanging picture before it is frozen.",
+    )
+    videowall_blur_ratio: float = Field(
+        0.35,
+        gt=0,
+        lt=1,
+        title="Blur ratio",
+        description="A picture is blurred when its sharpness falls under this share of its reference's.",
+    )
+    videowall_moved_px: float = Field(
+        12.0,
+        ge=1,
+        le=1000,
+        title="Moved shift",
+        description="Shift in pixels from the reference frame that means moved.",
+    )
+    videowall_moved_similarity: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        title="Moved similarity",
+        description="Similarity to the reference frame under which a view counts as moved.",
+    )
     log_json: bool = Field(False, title="JSON logs", description="Write logs as one JSON object per line.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", title="Log level", description="Lowest level of log lines written."
