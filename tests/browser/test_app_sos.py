@@ -135,6 +135,12 @@ def test_a_guardian_draws_a_safe_zone_by_tapping_the_map(
     page.goto(f"/app/persons/{person}")
     expect(page.locator("#map")).to_have_attribute("data-ready", "25")
     expect(page.locator("#zones li.empty")).to_have_text(text("ko", "app_zones_none"))
+    # installable, and the service worker that shows pushed alarms is in place
+    expect(page.locator("#push")).to_have_attribute("data-worker", "registered", timeout=15_000)
+    expect(page.get_by_role("button", name=text("ko", "app_push_on"))).to_be_visible()
+    manifest = page.request.get("/app/manifest.webmanifest")
+    assert manifest.ok
+    assert manifest.json()["start_url"] == "/app"
 
     page.get_by_role("button", name=text("ko", "app_zone_add")).click()
     page.fill("#zone-name", "우리 집")

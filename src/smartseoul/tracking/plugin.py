@@ -28,6 +28,7 @@ RETENTION_KEY = "tracking.retention"
 ARRIVALS_KEY = "tracking.arrivals"
 LINKS_KEY = "tracking.device_links"
 FANOUT_KEY = "tracking.guardian_fanout"
+PUSH_KEY = "tracking.guardian_push"
 
 
 def ingestor(platform: Platform) -> Ingestor:
@@ -99,9 +100,11 @@ async def start_listeners(platform: Platform) -> list[asyncio.Server]:
 
 
 async def _on_startup(platform: Platform) -> None:
+    from smartseoul.tracking import push_alarms
     from smartseoul.tracking.retention import run_periodically
 
     platform.cache[RETENTION_KEY] = asyncio.create_task(run_periodically(platform))
+    platform.cache[PUSH_KEY] = await push_alarms.start(platform)
     if platform.settings.tracking_zones:
         from smartseoul.tracking.ingest import check_arrivals_forever
 
@@ -123,6 +126,9 @@ async def _on_shutdown(platform: Platform) -> None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+    pushing = platform.cache.pop(PUSH_KEY, None)
+    if pushing is not None:
+        await pushing.stop()
     fanout = platform.cache.pop(FANOUT_KEY, None)
     if fanout is not None:
         await fanout.stop()

@@ -90,10 +90,54 @@
   }
 
   if (home) {
+    setupPush();
     loadPersons();
     setInterval(loadPersons, REFRESH_MS);
     return;
   }
+
+  // ---------------------------------------------------------------- alerts on this phone (Web Push)
+  function keyBytes(base64url) {
+    const raw = atob(base64url.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((base64url.length + 3) % 4));
+    return Uint8Array.from(raw, function (c) { return c.charCodeAt(0); });
+  }
+
+  function setupPush() {
+    const box = document.getElementById("push");
+    if (!box) return;
+    const button = document.getElementById("push-on");
+    const state = document.getElementById("push-state");
+    function show(name, text) { box.dataset.state = name; state.textContent = text || ""; button.hidden = name !== "off"; }
+    if (!("serviceWorker" in navigator) || !("PushManager" in window) || !window.isSecureContext) {
+      show("unsupported", T.app_push_unsupported);
+      return;
+    }
+    function save(subscription) {
+      const body = Object.assign(subscription.toJSON(), { scope: "guardian", language: lang });
+      return fetch("/api/v1/push/subscriptions", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": root.dataset.csrf },
+        body: JSON.stringify(body),
+      }).then(function (r) { if (!r.ok) throw new Error(String(r.status)); });
+    }
+    navigator.serviceWorker.register("/sw.js").then(function (registration) {
+      box.dataset.worker = "registered";
+      return registration.pushManager.getSubscription().then(function (existing) {
+        if (existing) return save(existing).then(function () { show("on", T.app_push_enabled); });
+        if (Notification.permission === "denied") return show("denied", T.app_push_denied);
+        show("off");
+        button.addEventListener("click", function () {
+          Notification.requestPermission().then(function (permission) {
+            if (permission !== "granted") return show("denied", T.app_push_denied);
+            return getJSON("/api/v1/push/vapid-public-key").then(function (key) {
+              return registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(key.public_key) });
+            }).then(save).then(function () { show("on", T.app_push_enabled); });
+          }).catch(function (e) { show("off", T.app_load_failed + " (" + e.message + ")"); });
+        });
+      });
+    }).catch(function (e) { show("unsupported", T.app_push_unsupported + " (" + e.message + ")"); });
+  }
+  setupPush();
 
   // ---------------------------------------------------------------- /app/persons/{id}
   const personId = personEl.dataset.person;
