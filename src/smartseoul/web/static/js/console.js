@@ -168,6 +168,15 @@
     const text = document.createElement("span");
     text.textContent = (payload.summary && payload.summary[lang]) || payload.type;
     li.append(time, " ", text);
+    const facts = payload.data || {};
+    if (payload.type.indexOf("tracking.") === 0 && typeof facts.person_id === "number") {
+      // the protected person's card: it asks the operator why before showing anything
+      const card = document.createElement("a");
+      card.href = "/console/persons/" + facts.person_id;
+      card.className = "ticker-card";
+      card.textContent = T.card_title;
+      li.append(" · ", card);
+    }
     ticker.prepend(li);
     while (ticker.children.length > 100) ticker.lastElementChild.remove();
     const d = payload.data || {};
