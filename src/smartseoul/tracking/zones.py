@@ -27,11 +27,11 @@ zone with ``arrive_by`` raises ``not_arrived`` once per Seoul day when the perso
 confirmed inside by that time on a schedule day.
 
 Geometry: every zone keeps its shape projected to metres on a local equal-area plane centred on
-the zone itself (``core.geo``), so distances near the zone are exact to well under a metre; an
-STRtree over the zones' boxes (in degrees, grown by the largest margin) finds the few zones near a
-fix among tens of thousands, and a zone of the person that the tree does not return is clearly
-outside. The state lives in ``tracking_zone_states`` so a restart neither forgets a pending change
-nor raises an alarm twice.
+the zone itself (``core.geo``), so distances near the zone are exact to well under a metre. A fix is
+measured against its own person's zones only (a handful), all fixes of a batch in one vectorised
+call: a spatial index over every zone would return, for each fix, the zones of every child of the
+same school (one shape, hundreds of persons) only to throw them away. The state lives in
+``tracking_zone_states`` so a restart neither forgets a pending change nor raises an alarm twice.
 """
 
 from __future__ import annotations
@@ -43,13 +43,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import Enum
+from itertools import chain
 from time import monotonic
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import shapely
-from shapely import STRtree
 from shapely.geometry import LineString, Point, Polygon, box, shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Table, bindparam, delete, func, insert, select, tuple_, update
@@ -350,6 +350,9 @@ def margin_for(accuracy_m: float | None, base_m: float = DEFAULT_MARGIN_M) -> fl
     return min(max(base_m, accuracy_m or 0.0), MAX_MARGIN_M)
 
 
+SIDES_BY_CODE = (Side.INSIDE, Side.BETWEEN, Side.OUTSIDE)
+
+
 def classify(signed_distance_m: float, margin_m: float) -> Side:
     """Negative distances are inside the zone."""
     if signed_distance_m < -margin_m:
@@ -360,7 +363,7 @@ def classify(signed_distance_m: float, margin_m: float) -> Side:
 
 
 class ZoneIndex:
-    """Every active zone, compiled once, with an STRtree over the boxes grown by the largest margin."""
+    """Every active zone, compiled once, with its person's zones listed by person."""
 
     def __init__(self, zones: Sequence[tuple[Rule, Compiled]], signature: tuple[int, int] = (0, 0)) -> None:
         self.rules = [rule for rule, _ in zones]
@@ -376,14 +379,6 @@ class ZoneIndex:
         self._cap = np.array([c.inner_radius / 2 for c in self.shapes], dtype=float)
         self._targets = np.array([c.target for c in self.shapes], dtype=object)
         self._areas = np.array([c.area for c in self.shapes], dtype=object)
-        boxes = []
-        for c in self.shapes:
-            x0, y0, x1, y1 = c.envelope
-            # Generous: 20 % over the largest margin, in degrees at the zone's own latitude.
-            d_lat = MAX_MARGIN_M * 1.2 / METRES_PER_DEGREE
-            d_lon = d_lat / max(c.k, 1e-6)
-            boxes.append(box(x0 - d_lon, y0 - d_lat, x1 + d_lon, y1 + d_lat))
-        self._tree = STRtree(boxes)
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -416,19 +411,22 @@ class ZoneIndex:
         ]
         if not fixes or not self.rules:
             return result
-        lats = np.array([f.lat for f in fixes], dtype=float)
-        lons = np.array([f.lon for f in fixes], dtype=float)
-        persons = np.array([f.person_id for f in fixes], dtype=np.int64)
-        fix_idx, zone_idx = self._tree.query(shapely.points(lons, lats))
-        mine = self._person[zone_idx] == persons[fix_idx]
-        fix_idx, zone_idx = fix_idx[mine], zone_idx[mine]
-        distances = self.signed_distances(lats[fix_idx], lons[fix_idx], zone_idx)
+        per_fix = [result[i].keys() for i in range(len(fixes))]
+        counts = np.fromiter((len(z) for z in per_fix), dtype=np.int64, count=len(fixes))
+        total = int(counts.sum())
+        if total == 0:
+            return result
+        fix_idx = np.repeat(np.arange(len(fixes)), counts)
+        zone_idx = np.fromiter(chain.from_iterable(per_fix), dtype=np.int64, count=total)
+        lats = np.array([f.lat for f in fixes], dtype=float)[fix_idx]
+        lons = np.array([f.lon for f in fixes], dtype=float)[fix_idx]
+        distances = self.signed_distances(lats, lons, zone_idx)
         margins = np.array([margin_for(f.accuracy_m, base_margin_m) for f in fixes], dtype=float)
         caps = np.minimum(margins[fix_idx], self._cap[zone_idx])
-        for f, z, d, m in zip(
-            fix_idx.tolist(), zone_idx.tolist(), distances.tolist(), caps.tolist(), strict=True
-        ):
-            result[f][z] = classify(d, m)
+        # the rule of classify(), for every pair at once: 0 inside, 1 in the band, 2 outside
+        codes = np.where(distances < -caps, 0, np.where(distances > caps, 2, 1))
+        for f, z, code in zip(fix_idx.tolist(), zone_idx.tolist(), codes.tolist(), strict=True):
+            result[f][z] = SIDES_BY_CODE[code]
         return result
 
 
