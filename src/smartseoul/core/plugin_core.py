@@ -16,4 +16,6 @@ def _routers() -> list[APIRouter]:
     return [router]
 
 
-PLUGIN = DomainPlugin(name="core", models=("smartseoul.core.models",), routers=_routers)
+PLUGIN = DomainPlugin(
+    name="core", models=("smartseoul.core.models", "smartseoul.core.push_models"), routers=_routers
+)

@@ -330,13 +330,22 @@ class Settings(BaseSettings):
         ge=0.05,
         le=1.0,
         title="City-wide alert threshold",
-        description="An alert covering this share of the city's area (or every district) needs a second person's approval.",
+        description=(
+            "An alert covering this share of the city's area (or every district) needs a second "
+            "person's approval."
+        ),
     )
     alerts_default_expiry_minutes: int = Field(
-        360, ge=5, le=10080, title="Alert lifetime", description="Minutes an alert stays current unless given."
+        360,
+        ge=5,
+        le=10080,
+        title="Alert lifetime",
+        description="Minutes an alert stays current unless given.",
     )
     alerts_push: bool = Field(
-        True, title="Web Push for alerts", description="Send issued, updated and cancelled alerts by Web Push."
+        True,
+        title="Web Push for alerts",
+        description="Send issued, updated and cancelled alerts by Web Push.",
     )
     alerts_push_subject: str = Field(
         "mailto:safety@smartseoul.seoul.kr",
@@ -354,7 +363,9 @@ class Settings(BaseSettings):
     alerts_push_allow_loopback: bool = Field(
         False,
         title="Loopback push endpoints",
-        description="Accept http://127.0.0.1 push endpoints (tests, local push stand-ins); never in production.",
+        description=(
+            "Accept http://127.0.0.1 push endpoints (tests, local push stand-ins); never in production."
+        ),
     )
     # --- videowall settings (prefix videowall_) ---
     videowall_fps: float = Field(
@@ -432,6 +443,11 @@ class Settings(BaseSettings):
         lt=1,
         title="Blur ratio",
         description="A picture is blurred when its sharpness falls under this share of its reference's.",
+    )
+    videowall_demo_faults: bool = Field(
+        True,
+        title="Demo camera faults",
+        description="The simulator now and then makes a grouped camera nobody watches fail for a minute.",
     )
     videowall_moved_px: float = Field(
         12.0,
