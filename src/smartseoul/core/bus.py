@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -91,6 +92,16 @@ def _retry_delay(attempt: int) -> float:
 def _check_max_deliver(max_deliver: int) -> None:
     if max_deliver < 1:
         raise ValueError(f"max_deliver must be at least 1, not {max_deliver}")
+
+
+DURABLE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def check_durable(durable: str | None) -> None:
+    """Durable names NATS accepts, checked by both buses so the in-process one cannot hide a name
+    that would stop the server on NATS (no dots, wildcards or spaces)."""
+    if durable is not None and not DURABLE_NAME.match(durable):
+        raise ValueError(f"durable consumer name {durable!r}: use letters, digits, '-' and '_' (1-64)")
 
 
 def _consumer_name(pattern: str, durable: str | None) -> str:
@@ -179,6 +190,7 @@ class InProcessBus:
         self, pattern: str, handler: Handler, *, durable: str | None = None, max_deliver: int = 5
     ) -> Subscription:
         _check_max_deliver(max_deliver)
+        check_durable(durable)
         if durable:
             consumer = self.consumers.get(durable)
             if consumer is not None and consumer.active:
@@ -585,6 +597,7 @@ class NatsBus:
         self, pattern: str, handler: Handler, *, durable: str | None = None, max_deliver: int = 5
     ) -> Subscription:
         _check_max_deliver(max_deliver)
+        check_durable(durable)
         if durable is not None:
             if durable in self._active_durables:
                 raise RuntimeError(f"durable consumer {durable!r} is already active")

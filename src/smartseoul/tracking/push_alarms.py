@@ -25,7 +25,7 @@ from smartseoul.web.i18n import translate
 
 log = logging.getLogger("smartseoul.tracking.push")
 SCOPE = "guardian"
-DURABLE = "tracking.guardian-push"
+DURABLE = "tracking-guardian-push"
 
 
 def alarm_message(

@@ -354,6 +354,13 @@ async def test_a_durable_name_has_one_active_subscription_at_a_time(bus: EventBu
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("name", ["alerts.push", "a b", "x>", "", "n" * 65])
+async def test_a_durable_name_nats_would_refuse_is_refused_by_both_buses(bus: EventBus, name: str) -> None:
+    with pytest.raises(ValueError, match="durable consumer name"):
+        await bus.subscribe(THING, Recorder(), durable=name)
+
+
+@pytest.mark.anyio
 async def test_durable_consumers_each_get_every_event(bus: EventBus) -> None:
     left, right = Recorder(), Recorder()
     await bus.subscribe(THING, left, durable="left")

@@ -39,7 +39,7 @@ log = logging.getLogger("smartseoul.alerts")
 DELIVERED = ("safety.alert.issued.v1", "safety.alert.updated.v1", "safety.alert.cancelled.v1")
 HEARTBEAT_SECONDS = 15.0
 HEARTBEAT = b": heartbeat\n\n"
-PUSH_CONSUMER = "alerts.push"
+PUSH_CONSUMER = "alerts-push"
 SEVERITY_KO = {"Extreme": "위급", "Severe": "긴급", "Moderate": "주의", "Minor": "안내", "Unknown": "알림"}
 
 
