@@ -489,6 +489,7 @@ def incident_dict(incident: Incident) -> dict[str, Any]:
         "alarm_count": incident.alarm_count,
         "camera_ids": incident.camera_ids,
         "bell_id": incident.bell_id,
+        "subject": incident.subject,
         "opened_at": incident.opened_at,
         "last_alarm_at": incident.last_alarm_at,
         "escalation_level": incident.escalation_level,

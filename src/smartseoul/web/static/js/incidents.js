@@ -300,6 +300,12 @@
       fact(facts, "incidents_district", data.district_code || "-");
       fact(facts, "incidents_place", data.lat === null ? "-" : data.lat.toFixed(5) + ", " + data.lon.toFixed(5));
       fact(facts, "incidents_alarms", data.alarm_count);
+      if (data.subject && data.subject.indexOf("person:") === 0) {
+        // the protected person's card, read for this incident (the reason goes to their ledger)
+        const person = data.subject.slice("person:".length);
+        const link = el("a", { href: "/console/persons/" + person + "?reason=" + encodeURIComponent("incident #" + data.id), class: "person-card-link" }, t("card_title") + " #" + person);
+        facts.append(el("dt", {}, t("card_title")), el("dd", { "data-field": "person" }, link));
+      }
       const flags = [data.school_zone ? t("incidents_school_zone") : "", data.night ? t("incidents_night") : ""].filter(Boolean);
       if (flags.length) fact(facts, "incidents_priority", flags.join(", "));
       if (data.escalation_level) fact(facts, "incidents_escalation", data.escalation_level);
