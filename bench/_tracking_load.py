@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import functools
 import json
+import random
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -65,6 +66,8 @@ def sos_frame(identifier: str, when: datetime) -> bytes:
 
 @dataclass
 class _Shared:
+    frames: int = FRAMES_PER_ACK  # UD frames per batch
+    period_s: float = 0.0  # 0: the next batch on the answer (closed loop); else one batch per period
     stopping: bool = False
     started: int = 0  # watches whose first heartbeat was answered (device cache warm)
     acked: int = 0  # positions acknowledged (by an LK answer) so far
@@ -84,22 +87,43 @@ class _Watch(asyncio.Protocol):
         self.second = -1
         self.batch = b""
         self.sent = 0
+        self.next_at = 0.0
+        self.in_flight = False
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports implement asyncio.Transport without subclassing it.
         self.transport = cast(asyncio.Transport, transport)
+        self.in_flight = True
         self.transport.write(heartbeat(self.identifier))
 
     def _send_batch(self) -> None:
         assert self.transport is not None
+        if self.transport.is_closing():
+            return
+        if self.shared.stopping:  # paced, and the run ended while this watch was waiting
+            self.transport.close()
+            return
+        self.in_flight = True
         now = time.time()
         if int(now) != self.second:  # frames carry whole seconds: build them once a second
             self.second = int(now)
             when = datetime.fromtimestamp(self.second, UTC)
-            self.batch = positions_batch(self.identifier, self.sent, when)
+            self.batch = positions_batch(self.identifier, self.sent, when, self.shared.frames)
         self.sent += 1
         self.transport.write(self.batch)
+
+    def _next_batch(self) -> None:
+        """At once in the closed loop; paced: one batch a period, the first at a random phase so
+        that the watches spread over the period as real ones do."""
+        period = self.shared.period_s
+        if period <= 0:
+            self._send_batch()
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        self.next_at = now + random.uniform(0, period) if self.next_at == 0.0 else self.next_at + period
+        loop.call_at(max(self.next_at, now), self._send_batch)
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
@@ -109,16 +133,17 @@ class _Watch(asyncio.Protocol):
                 self._fail(f"{self.identifier}: unexpected answer {bytes(self.buffer[:80])!r}")
                 return
             del self.buffer[:size]
+            self.in_flight = False
             if self.first:
                 self.first = False
                 self.shared.started += 1
             else:
-                self.shared.acked += FRAMES_PER_ACK
+                self.shared.acked += self.shared.frames
             if self.shared.stopping:
                 assert self.transport is not None
                 self.transport.close()
                 return
-            self._send_batch()
+            self._next_batch()
 
     def abort(self) -> None:
         if self.transport is not None:
@@ -237,6 +262,8 @@ class Plan:
     sos_idle: int
     sos_load: int
     server_cpu: Callable[[], float | None]
+    frames: int = FRAMES_PER_ACK
+    period_s: float = 0.0
     on_tick: Callable[[str, float], None] | None = None
 
 
@@ -296,7 +323,7 @@ def _same(watch: _Watch) -> _Watch:
 
 async def _load(plan: Plan, probe: _SosProbe, listener: asyncio.Task[None]) -> Window:
     loop = asyncio.get_running_loop()
-    shared = _Shared()
+    shared = _Shared(frames=plan.frames, period_s=plan.period_s)
     watches: list[_Watch] = []
     for identifier in plan.identifiers:
         watch = _Watch(identifier, shared, loop.create_future())
@@ -359,6 +386,9 @@ async def _load(plan: Plan, probe: _SosProbe, listener: asyncio.Task[None]) -> W
     # Each watch closes after the answer to its batch in flight: at most FRAMES_PER_ACK positions
     # each, so the wait is bounded by what the server stored per second in the window.
     shared.stopping = True
+    for watch in watches:  # paced watches waiting for their next turn have nothing in flight
+        if not watch.in_flight and watch.transport is not None:
+            watch.transport.close()
     rate = max((acked_end - acked_start) / seconds, 1.0)
     limit = DRAIN_SECONDS + 4 * len(watches) * FRAMES_PER_ACK / rate
     drain_started = time.perf_counter()

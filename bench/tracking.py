@@ -26,7 +26,10 @@ Reported, all from the same run:
 - ``decode_positions_per_s``: the baseline, ``WatchDecoder.feed`` over the same frames in this
   process (4 KiB reads, as the listener reads), one core;
 - ``{engine}_positions_per_s``: stored positions per second end to end, zones evaluated;
-- ``{engine}_positions_per_s_zones_off``: the same with zone evaluation off, and
+- ``{engine}_paced_positions_per_s``, ``_paced_sos_p50_ms``, ``_paced_sos_p99_ms``: the issue's
+  load, every watch reporting one position every 10 s at a random phase (10,000 watches: about
+  1,000 positions/s), zones on, and the SOS latency under it;
+- ``{engine}_positions_per_s_zones_off``: the same closed loop with zone evaluation off, and
   ``{engine}_ratio_zones_on_over_off`` the one over the other;
 - ``{engine}_server_cpu_s_per_1000_positions``: the server process's CPU (user + system, all its
   threads, from /proc) per 1,000 stored positions, to size cores; PostgreSQL's own CPU is not in it;
@@ -78,7 +81,8 @@ DEFAULT_PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 IDENTIFIER_BASE = 860_000_000_000_000  # 15-digit IMEI-like identifiers
 OPERATOR = ("bench.operator", "Bench-operator-2015!")
 # one operator per run: TOTP codes cannot be replayed, and two runs can fall in one 30 s window
-RUNS = ("zones-on", "zones-off")
+RUNS = ("zones-on", "zones-off", "paced")
+PERIOD_S = 10.0  # the issue's load: every watch reports once every 10 s
 
 err = Console(stderr=True, soft_wrap=True)
 
@@ -296,6 +300,9 @@ def measure(engine: str, url: str, quick: bool, workdir: Path) -> dict[str, floa
     )
     figures = drive(engine, url, fleet, quick, workdir, zones=True)
     baseline = drive(engine, url, fleet, quick, workdir, zones=False)
+    paced = drive(engine, url, fleet, quick, workdir, zones=True, paced=True)
+    for key in ("positions_per_s", "sos_p50_ms", "sos_p99_ms"):
+        figures[f"{engine}_paced_{key}"] = paced[f"{engine}_{key}"]
     off = baseline[f"{engine}_positions_per_s"]
     on = figures[f"{engine}_positions_per_s"]
     figures[f"{engine}_positions_per_s_zones_off"] = off
@@ -304,15 +311,16 @@ def measure(engine: str, url: str, quick: bool, workdir: Path) -> dict[str, floa
 
 
 def drive(
-    engine: str, url: str, fleet: Fleet, quick: bool, workdir: Path, *, zones: bool
+    engine: str, url: str, fleet: Fleet, quick: bool, workdir: Path, *, zones: bool, paced: bool = False
 ) -> dict[str, float | None]:
-    """Serve the platform on ``url`` and load it with the fleet; the figures of that run."""
+    """Serve the platform on ``url`` and load it with the fleet; the figures of that run. Closed
+    loop (as fast as the server answers) or ``paced`` (one position per watch every 10 s)."""
     from pyotp import TOTP
 
     devices = len(fleet.identifiers)
     duration = DURATION_QUICK if quick else DURATION_FULL
     warmup = WARMUP_QUICK if quick else WARMUP_FULL
-    run_name = RUNS[0] if zones else RUNS[1]
+    run_name = RUNS[2] if paced else RUNS[0] if zones else RUNS[1]
     label = f"{engine} ({run_name})"
 
     ports = dict(zip(("web", "watch", "gt06", "h02", "osmand"), _api._free_ports(5), strict=True))
@@ -351,6 +359,8 @@ def drive(
                 sos_idle=SOS_IDLE_QUICK if quick else SOS_IDLE_FULL,
                 sos_load=SOS_LOAD_QUICK if quick else SOS_LOAD_FULL,
                 server_cpu=lambda: _api._cpu_seconds(pid),
+                frames=1 if paced else _client.FRAMES_PER_ACK,
+                period_s=PERIOD_S if paced else 0.0,
                 on_tick=lambda step, now: progress.update(
                     task, completed=now - began, description=f"{engine}: {devices} watches, {step}"
                 ),
@@ -395,6 +405,9 @@ ENGINE_KEYS = (
     "positions_per_s",
     "positions_per_s_zones_off",
     "ratio_zones_on_over_off",
+    "paced_positions_per_s",
+    "paced_sos_p50_ms",
+    "paced_sos_p99_ms",
     "server_cpu_s_per_1000_positions",
     "sos_idle_p50_ms",
     "sos_p50_ms",
