@@ -21,9 +21,10 @@ from smartseoul.core.bus import InProcessBus
 from smartseoul.core.db import utcnow
 from smartseoul.tracking import consent, service
 from smartseoul.tracking.events import AlarmRaised
-from smartseoul.tracking.models import Alarm, FindNowRequest, Position, SafeZone
+from smartseoul.tracking.models import Alarm, FindNowRequest, LocationProvision, Position, SafeZone
 from tests.browser.conftest import PHONE, LiveServer, text
 from tests.browser.test_app import _log_in_from_app
+from tests.browser.test_pages import log_in
 
 pytestmark = pytest.mark.browser
 HOME = (37.5796, 126.9770)
@@ -174,3 +175,42 @@ def test_a_guardian_draws_a_safe_zone_by_tapping_the_map(
     item.get_by_role("button", name=text("ko", "app_zone_delete")).click()
     expect(page.locator("#zones li.empty")).to_have_text(text("ko", "app_zones_none"))
     expect(page.locator("#map path.app-zone")).to_have_count(0)
+
+
+def test_the_control_room_opens_a_persons_card_after_saying_why(
+    page: Any, live_server: LiveServer, artifacts: Path
+) -> None:
+    _, person, device = _child(live_server, "guardian-card")
+    alarm = _raise_sos(live_server, person, device)
+    operator = live_server.account("op-card", ["operator"])
+    log_in(page, operator, otp=operator.otp())
+    expect(page).to_have_url(f"{live_server.url}/console")
+
+    page.goto(f"/console/persons/{person}")
+    expect(page.locator("main h1")).to_have_text(text("ko", "card_why_title"))
+    expect(page.locator("main")).not_to_contain_text("이보람")  # nothing before the reason
+    page.fill("#reason", "SOS 경보 대응")
+    page.locator("main form button[type=submit]").click()
+
+    card = page.locator("#person-card")
+    expect(card).to_have_attribute("data-loaded", "1", timeout=15_000)
+    expect(page.locator("main h1")).to_contain_text("이보람")
+    expect(page.locator("#card-age")).to_have_text(re.compile(r"^\d+세$"))
+    expect(page.locator("#fix")).to_have_attribute("data-state", "gps")
+    expect(page.locator("#map path.card-marker")).to_have_count(1)
+    expect(page.locator("#help li.card-school")).to_have_count(3)
+    expect(page.locator("#help li.card-police").first).to_contain_text("서")
+    page.screenshot(path=str(artifacts / "person-card.png"), full_page=True)
+
+    # the operator takes the SOS in hand from the card; the family sees the reads in their ledger
+    page.locator("#alarms button.card-ack").click()
+    expect(page.locator("#alarms li[data-type=sos]")).to_have_attribute("data-acknowledged", "true")
+    with live_server.platform.db.session() as session:
+        assert session.scalar(select(Alarm.acknowledged_by).where(Alarm.id == alarm)) == "op-card (operator)"
+        purposes = session.scalars(
+            select(LocationProvision.purpose).where(
+                LocationProvision.person_id == person, LocationProvision.recipient == "op-card"
+            )
+        ).all()
+        assert set(purposes) == {"SOS 경보 대응"}
+        assert len(purposes) >= 4  # latest, path, alarms, help nearby

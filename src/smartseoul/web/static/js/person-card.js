@@ -123,6 +123,10 @@
         .bindTooltip(lang === "ko" ? s.name_ko : s.name_en).addTo(layer);
     });
     if (!list.children.length) list.append(el("li", "empty", T.app_no_position));
+    // the person and the help around them, all in view
+    const spots = data.schools.map(function (s) { return [s.lat, s.lon]; });
+    if (data.from && data.from.lat !== null) spots.push([data.from.lat, data.from.lon]);
+    if (spots.length > 1) map.fitBounds(spots, { padding: [30, 30], maxZoom: 16, animate: false });
   }
 
   function loadAlarms() { return get(base + "/alarms" + query).then(showAlarms); }
