@@ -118,8 +118,10 @@ def generators(platform: Platform) -> list[ActivityGenerator]:
             platform.cache["incidents.sim_bells"] = cached
         return list(cached)
 
+    # At the demo's 2 events/s: a press about every 40 s and a burst every few minutes, so an
+    # operator opening the desk sees it work within the first minute.
     return [
-        ActivityGenerator("bell_press", 0.005, press),
+        ActivityGenerator("bell_press", 0.05, press),
         ActivityGenerator("bell_heartbeats", 0.05, heartbeats),
-        ActivityGenerator("alarm_burst", 0.002, alarm_burst),
+        ActivityGenerator("alarm_burst", 0.01, alarm_burst),
     ]
