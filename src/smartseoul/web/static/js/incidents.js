@@ -282,6 +282,11 @@
           src: "/api/v1/cameras/" + camera + "/live.mjpeg?reason=" + encodeURIComponent("incident " + id),
           alt: t("incidents_cameras") + " #" + camera, width: "320", height: "180", loading: "lazy",
         });
+        img.addEventListener("error", function () {
+          // a camera outside the viewer's sharing policy answers 403: say so instead of a broken image
+          figure.classList.add("refused");
+          img.replaceWith(el("p", { class: "tile-refused" }, t("incidents_tile_refused")));
+        });
         figure.append(img, el("figcaption", {}, "CCTV #" + camera));
         tiles.append(figure);
       });
