@@ -8,30 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
+from smartseoul.core.cli_support import cli_actor as _actor
+from smartseoul.core.cli_support import command_platform as _platform
+from smartseoul.core.cli_support import fail as _fail
 from smartseoul.safety.alerts.areas import FieldError
 
 app = typer.Typer(help="Public alerts (CAP 1.2) to phones and screens.", no_args_is_help=True)
-
-
-def _platform() -> Any:
-    from smartseoul.cli import _platform as build
-    from smartseoul.cli import _settings
-
-    return build(_settings())
-
-
-def _actor(name: str | None) -> str:
-    return name or f"cli:{os.environ.get('USER', 'admin')}"
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
 
 
 def _run(platform: Any, change: Any) -> Any:

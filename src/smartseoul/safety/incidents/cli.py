@@ -4,14 +4,16 @@ commands for scripting and drills, recorded in the audit ledger like the console
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy import select
 
 from smartseoul.core.auth import InvalidInput
+from smartseoul.core.cli_support import cli_actor as _operator
+from smartseoul.core.cli_support import command_platform as _platform
+from smartseoul.core.cli_support import fail as _fail
 
 bell_app = typer.Typer(help="Emergency bells.", no_args_is_help=True)
 incident_app = typer.Typer(help="The incident desk.", no_args_is_help=True)
@@ -19,22 +21,6 @@ agency_app = typer.Typer(
     help="Agencies that take hand-overs (police, fire, school guards, districts).", no_args_is_help=True
 )
 CLI_PRINCIPAL_ROLES = frozenset({"admin"})
-
-
-def _platform() -> Any:
-    from smartseoul.cli import _platform as build
-    from smartseoul.cli import _settings
-
-    return build(_settings())
-
-
-def _operator() -> str:
-    return f"cli:{os.environ.get('USER', 'admin')}"
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
 
 
 def _jsonable(value: Any) -> Any:

@@ -7,30 +7,16 @@ the command's operator as the actor, and bad input is refused before anything is
 from __future__ import annotations
 
 import json
-import os
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
 from smartseoul.core.auth import InvalidInput
+from smartseoul.core.cli_support import cli_actor as _operator
+from smartseoul.core.cli_support import command_platform as _platform
+from smartseoul.core.cli_support import fail as _fail
 
 app = typer.Typer(help="The video wall: camera groups, tours, camera health alarms.", no_args_is_help=True)
-
-
-def _platform() -> Any:
-    from smartseoul.cli import _platform as build
-    from smartseoul.cli import _settings
-
-    return build(_settings())
-
-
-def _operator() -> str:
-    return f"cli:{os.environ.get('USER', 'admin')}"
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
 
 
 def _print(rows: list[dict[str, Any]], as_json: bool, line: Any) -> None:
