@@ -5,15 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import ClassVar
 
+from pydantic import BaseModel
+
 from smartseoul.core.events import Event
 
 
-class PositionReceived(Event):
-    """A stored position (no personal data beyond the pseudonymous person id)."""
+class StoredPosition(BaseModel):
+    """One stored position (no personal data beyond the pseudonymous person id)."""
 
-    type_name = "tracking.position.received.v1"
-    # Thousands a second, and each one a person's whereabouts: never on the control room's ticker.
-    on_screens: ClassVar[bool] = False
     device_id: int
     person_id: int | None
     device_time: datetime
@@ -21,6 +20,17 @@ class PositionReceived(Event):
     lon: float | None
     valid: bool
     source: str
+
+
+class PositionsReceived(Event):
+    """The positions of one committed batch. One event per batch, not per position: every bus
+    consumer looks at every event, and at thousands of positions a second a per-position event
+    cost more than storing them."""
+
+    type_name = "tracking.positions.received.v1"
+    # Each one a person's whereabouts: never on the control room's ticker.
+    on_screens: ClassVar[bool] = False
+    positions: list[StoredPosition]
 
 
 class AlarmRaised(Event):

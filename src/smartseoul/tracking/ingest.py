@@ -29,7 +29,7 @@ from smartseoul.core.bootstrap import Platform
 from smartseoul.core.db import utcnow
 from smartseoul.core.events import Event
 from smartseoul.tracking import consent, zones
-from smartseoul.tracking.events import AlarmRaised, DeviceRefused, PositionReceived
+from smartseoul.tracking.events import AlarmRaised, DeviceRefused, PositionsReceived, StoredPosition
 from smartseoul.tracking.models import Alarm, Device, Position, ProtectedPerson
 from smartseoul.tracking.protocols import Fix, Message
 
@@ -114,6 +114,18 @@ def store_alarm(
         position_age_s=alarm.position_age_s,
         emergency=kind in EMERGENCY_ALARMS,
         zone_id=zone_id,
+    )
+
+
+def _stored(row: dict[str, Any], info: DeviceInfo) -> StoredPosition:
+    return StoredPosition(
+        device_id=info.id,
+        person_id=info.person_id,
+        device_time=row["device_time"],
+        lat=row["lat"],
+        lon=row["lon"],
+        valid=row["valid"],
+        source=row["source"],
     )
 
 
@@ -282,17 +294,6 @@ class Ingestor:
             previous = self._last_fix.get(info.id)
             if previous is None or previous.time <= fix.time:
                 self._last_fix[info.id] = LastFix(fix.time, fix.lat, fix.lon)
-        await self.platform.bus.publish(
-            PositionReceived(
-                device_id=info.id,
-                person_id=info.person_id,
-                device_time=fix.time,
-                lat=fix.lat,
-                lon=fix.lon,
-                valid=valid,
-                source=row["source"],
-            )
-        )
 
     async def _flush_later(self) -> None:
         """Wait a moment for more frames, then commit until nothing waits: frames that arrive
@@ -357,6 +358,8 @@ class Ingestor:
             if not future.done():
                 future.set_result(None)
         await self._publish_alarms(events)
+        if rows:
+            await self.platform.bus.publish(PositionsReceived(positions=[_stored(r, i) for r, _, i in batch]))
 
     async def drain(self) -> None:
         """Commit whatever is waiting (at shutdown), zone states included."""

@@ -83,14 +83,15 @@ async def test_an_unregistered_device_is_refused_and_nothing_is_stored(
 
 
 async def test_a_position_is_stored_and_announced(platform: Platform) -> None:
-    received = await _events(platform, "tracking.position.received.v1")
+    received = await _events(platform, "tracking.positions.received.v1")
     person_id = _setup(platform, "861234560000001")
     assert await Ingestor(platform).accept(_message("861234560000001"))
     with platform.db.session() as session:
         stored = session.scalars(select(Position)).one()
         assert (stored.lat, stored.lon, stored.valid, stored.source) == (*SEOUL_CITY_HALL, True, "gps")
     await asyncio.sleep(0.05)
-    assert received[0].person_id == person_id  # type: ignore[attr-defined]
+    [announced] = received[0].positions  # type: ignore[attr-defined]
+    assert (announced.person_id, announced.lat, announced.valid) == (person_id, SEOUL_CITY_HALL[0], True)
 
 
 async def test_no_fix_is_stored_as_no_fix_never_as_gps(platform: Platform) -> None:
