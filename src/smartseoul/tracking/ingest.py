@@ -423,6 +423,11 @@ class Ingestor:
                 return current
             return zones.ZoneIndex.load(session)
 
+    async def warm_zones(self) -> None:
+        """Compile the zones ahead of the first fix (under the lock the evaluation takes)."""
+        async with self._zone_lock:
+            await self.zone_index()
+
     async def zone_index(self) -> zones.ZoneIndex:
         """The compiled zones, reloaded when a zone was added or removed (checked every few seconds)."""
         if self._zones is None or time.monotonic() - self._zones_checked >= self.zone_refresh_s:

@@ -29,6 +29,7 @@ ARRIVALS_KEY = "tracking.arrivals"
 LINKS_KEY = "tracking.device_links"
 FANOUT_KEY = "tracking.guardian_fanout"
 PUSH_KEY = "tracking.guardian_push"
+ZONES_WARM_KEY = "tracking.zones_warm"
 
 
 def ingestor(platform: Platform) -> Ingestor:
@@ -108,6 +109,10 @@ async def _on_startup(platform: Platform) -> None:
     if platform.settings.tracking_zones:
         from smartseoul.tracking.ingest import check_arrivals_forever
 
+        # Compile the zones now, not on the first fix: at 50,000 zones that takes seconds, and the
+        # first positions (and an SOS behind them) would wait for it.
+        platform.cache[ZONES_WARM_KEY] = asyncio.create_task(ingestor(platform).warm_zones())
+
         platform.cache[ARRIVALS_KEY] = asyncio.create_task(check_arrivals_forever(ingestor(platform)))
     if platform.settings.tracking_listeners:
         platform.cache[SERVERS_KEY] = await start_listeners(platform)
@@ -120,7 +125,7 @@ async def _on_startup(platform: Platform) -> None:
 
 
 async def _on_shutdown(platform: Platform) -> None:
-    for key in (MQTT_KEY, RETENTION_KEY, ARRIVALS_KEY):
+    for key in (MQTT_KEY, RETENTION_KEY, ARRIVALS_KEY, ZONES_WARM_KEY):
         task = platform.cache.pop(key, None)
         if isinstance(task, asyncio.Task):
             task.cancel()
