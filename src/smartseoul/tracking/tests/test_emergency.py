@@ -185,3 +185,25 @@ def test_the_guardian_stream_needs_a_guardian(client: Any, platform: Platform) -
         "/api/v1/stream/guardian", headers={"Authorization": f"Bearer {token_for(client, operator)}"}
     )
     assert response.status_code == 403
+
+
+def test_a_closed_connection_forgets_only_its_own_devices() -> None:
+    class Writer:
+        def is_closing(self) -> bool:
+            return False
+
+        def write(self, data: bytes) -> None:
+            raise AssertionError("no command expected")
+
+    async def scenario() -> tuple[bool, bool, bool]:
+        links = DeviceLinks()
+        old, new, other = Writer(), Writer(), Writer()
+        links.remember("111", "watch", old, "3G")  # type: ignore[arg-type]
+        links.remember("111", "watch", new, "3G")  # type: ignore[arg-type]  # reconnected
+        links.remember("222", "watch", other, "3G")  # type: ignore[arg-type]
+        links.forget(old)  # type: ignore[arg-type]  # the stale connection closes late
+        kept = links.connected("111")
+        links.forget(new)  # type: ignore[arg-type]
+        return kept, links.connected("111"), links.connected("222")
+
+    assert run_async(scenario()) == (True, False, True)
