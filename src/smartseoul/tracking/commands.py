@@ -39,6 +39,9 @@ class DeviceLinks:
 
     def __init__(self) -> None:
         self._links: dict[str, Link] = {}
+        # the identifiers heard on each connection: closing one must not scan every device (ten
+        # thousand watches reconnecting after a network blip would cost minutes of CPU)
+        self._by_writer: dict[asyncio.StreamWriter, set[str]] = {}
 
     def remember(
         self, identifier: str, protocol: str, writer: asyncio.StreamWriter, vendor: str | None
@@ -46,10 +49,13 @@ class DeviceLinks:
         link = self._links.get(identifier)
         if link is None or link.writer is not writer or link.vendor != vendor:
             self._links[identifier] = Link(protocol, writer, asyncio.get_running_loop(), vendor)
+            self._by_writer.setdefault(writer, set()).add(identifier)
 
     def forget(self, writer: asyncio.StreamWriter) -> None:
-        for identifier in [i for i, link in self._links.items() if link.writer is writer]:
-            del self._links[identifier]
+        for identifier in self._by_writer.pop(writer, set()):
+            link = self._links.get(identifier)
+            if link is not None and link.writer is writer:  # not if it reconnected meanwhile
+                del self._links[identifier]
 
     def connected(self, identifier: str) -> bool:
         link = self._links.get(identifier)
