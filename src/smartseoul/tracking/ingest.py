@@ -424,9 +424,15 @@ class Ingestor:
             return zones.ZoneIndex.load(session)
 
     async def warm_zones(self) -> None:
-        """Compile the zones ahead of the first fix (under the lock the evaluation takes)."""
+        """Compile the zones and read their states ahead of the first fix (under the lock the
+        evaluation takes)."""
         async with self._zone_lock:
             await self.zone_index()
+            await asyncio.to_thread(self._preload_zone_states)
+
+    def _preload_zone_states(self) -> None:
+        with self.platform.db.session() as session:
+            self._zone_states.preload(session)
 
     async def zone_index(self) -> zones.ZoneIndex:
         """The compiled zones, reloaded when a zone was added or removed (checked every few seconds)."""

@@ -598,24 +598,38 @@ class ZoneStates:
     soft: set[StateKey] = field(default_factory=set)  # to write at the next checkpoint
     last_checkpoint: float = field(default_factory=monotonic)
 
+    everything: bool = False  # every row read at once: a key not held has no row
+
+    def preload(self, session: Session) -> None:
+        """Read every state in one query (at start-up): otherwise the first minutes after a
+        restart, when each batch brings persons not seen yet, pay one lookup per batch."""
+        for row in session.execute(select(STATE_TABLE)):
+            self._keep(row)
+        self.everything = True
+
     def load(self, session: Session, keys: Iterable[StateKey]) -> None:
+        if self.everything:
+            return
         wanted = sorted(set(keys) - self.known)
         c = STATE_COLUMNS
         for i in range(0, len(wanted), 500):
             chunk = wanted[i : i + 500]
             query = select(STATE_TABLE).where(tuple_(c.person_id, c.zone_id).in_(chunk))
             for row in session.execute(query):
-                key = (row.person_id, row.zone_id)
-                self.stored.add(key)
-                self.tracked[key] = Tracked(
-                    row.inside,
-                    row.since,
-                    row.pending_change_since,
-                    row.last_fix_at,
-                    row.last_inside_at,
-                    row.not_arrived_on,
-                )
+                self._keep(row)
         self.known.update(wanted)
+
+    def _keep(self, row: Any) -> None:
+        key = (row.person_id, row.zone_id)
+        self.stored.add(key)
+        self.tracked[key] = Tracked(
+            row.inside,
+            row.since,
+            row.pending_change_since,
+            row.last_fix_at,
+            row.last_inside_at,
+            row.not_arrived_on,
+        )
 
     def get(self, key: StateKey) -> Tracked | None:
         return self.tracked.get(key)

@@ -211,8 +211,11 @@ async def test_a_pending_exit_survives_a_restart_and_is_raised_once(platform: Pl
     assert state is not None
     assert state.inside is True
     assert state.pending_change_since is not None
-    # The server restarts: a new ingestor confirms the exit from the stored pending change.
-    at = await _walk(_ingestor(platform, clock), clock, "8610000000006", at, [300, 300])
+    # The server restarts (reading every zone state at start-up, as `serve` does): a new ingestor
+    # confirms the exit from the stored pending change.
+    restarted = _ingestor(platform, clock)
+    await restarted.warm_zones()
+    at = await _walk(restarted, clock, "8610000000006", at, [300, 300])
     assert _alarms(platform) == [("left_school", zone)]
     # And another restart does not raise it again.
     await _walk(_ingestor(platform, clock), clock, "8610000000006", at, [300] * 6)
