@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from urllib.parse import urlsplit
 
-import aiomqtt
-
+from smartseoul.core import mqtt
 from smartseoul.tracking.ingest import Ingestor
 from smartseoul.tracking.listeners import log_frame_error
 from smartseoul.tracking.protocols import FrameError
@@ -36,32 +34,11 @@ async def handle(topic: str, payload: bytes, ingestor: Ingestor, offset: int) ->
 
 async def subscribe_forever(url: str, ingestor: Ingestor, ready: asyncio.Event | None = None) -> None:
     """Run until cancelled: subscribe to OwnTracks topics and feed the ingestor."""
-    parts = urlsplit(url)
-    pause = 1.0
     offset = 0
-    while True:
-        try:
-            async with aiomqtt.Client(
-                parts.hostname or "127.0.0.1",
-                parts.port or 1883,
-                username=parts.username,
-                password=parts.password,
-                identifier="smartseoul-owntracks",
-            ) as client:
-                await client.subscribe(TOPIC, qos=1)
-                log.info("subscribed to %s on %s", TOPIC, parts.hostname)
-                pause = 1.0
-                if ready is not None:
-                    ready.set()
-                async for message in client.messages:
-                    payload = (
-                        message.payload
-                        if isinstance(message.payload, bytes)
-                        else str(message.payload).encode()
-                    )
-                    await handle(str(message.topic), payload, ingestor, offset)
-                    offset += 1
-        except aiomqtt.MqttError as error:
-            log.warning("MQTT broker %s: %s; retrying in %.0f s", parts.hostname, error, pause)
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 60.0)
+
+    async def on_message(topic: str, payload: bytes) -> None:
+        nonlocal offset  # the message's number in this subscription, for error lines
+        current, offset = offset, offset + 1
+        await handle(topic, payload, ingestor, current)
+
+    await mqtt.subscribe_forever(url, TOPIC, "smartseoul-owntracks", on_message, ready)

@@ -13,11 +13,10 @@ import json
 import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
-import aiomqtt
 from sqlalchemy.orm import Session
 
+from smartseoul.core import mqtt
 from smartseoul.core.auth import InvalidInput
 from smartseoul.core.db import utcnow
 from smartseoul.core.events import Event
@@ -94,33 +93,8 @@ async def handle(platform: Platform, topic: str, payload: bytes) -> list[Event]:
 
 async def subscribe_forever(platform: Platform, url: str, ready: asyncio.Event | None = None) -> None:
     """Run until cancelled: take bell messages from the broker (QoS 1) and act on them."""
-    parts = urlsplit(url)
-    pause = 1.0
-    while True:
-        try:
-            async with aiomqtt.Client(
-                parts.hostname or "127.0.0.1",
-                parts.port or 1883,
-                username=parts.username,
-                password=parts.password,
-                identifier=f"smartseoul-bells-{id(platform):x}",
-            ) as client:
-                await client.subscribe(TOPIC, qos=1)
-                log.info("subscribed to %s on %s", TOPIC, parts.hostname)
-                pause = 1.0
-                if ready is not None:
-                    ready.set()
-                async for message in client.messages:
-                    payload = (
-                        message.payload
-                        if isinstance(message.payload, bytes)
-                        else str(message.payload).encode()
-                    )
-                    try:
-                        await handle(platform, str(message.topic), payload)
-                    except Exception:  # a database hiccup must not end the subscription
-                        log.exception("bell message on %s failed", message.topic)
-        except aiomqtt.MqttError as error:
-            log.warning("MQTT broker %s: %s; retrying in %.0f s", parts.hostname, error, pause)
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 60.0)
+
+    async def on_message(topic: str, payload: bytes) -> None:
+        await handle(platform, topic, payload)
+
+    await mqtt.subscribe_forever(url, TOPIC, f"smartseoul-bells-{id(platform):x}", on_message, ready)
