@@ -9,7 +9,6 @@ the person is in) is worked out from the newest position, so it is a provision l
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -22,19 +21,11 @@ from smartseoul.city.models import School
 from smartseoul.core import audit
 from smartseoul.core.auth import Principal
 from smartseoul.core.db import utcnow
+from smartseoul.core.geo import haversine_m
 from smartseoul.tracking import emergency, service
 from smartseoul.tracking.models import Device, Guardianship, ProtectedPerson
 
 CARD_ROLES = ("admin", "operator", "dispatcher")
-EARTH_M = 6_371_000.0
-
-
-def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance; exact enough for "which school is nearest" within a city."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_M * math.asin(math.sqrt(a))
 
 
 def age_years(born: date | None, today: date) -> int | None:
@@ -104,12 +95,9 @@ class Place:
 
 def nearest_schools(session: Session, lat: float, lon: float, count: int = 3) -> list[Place]:
     """The nearest elementary schools: each has a school security guard who can go and look."""
-    schools = session.scalars(select(School)).all()
-    ranked = sorted(schools, key=lambda s: distance_m(lat, lon, s.lat, s.lon))[:count]
-    return [
-        Place("school", s.name_ko, s.name_en, s.lat, s.lon, distance_m(lat, lon, s.lat, s.lon))
-        for s in ranked
-    ]
+    measured = [(haversine_m(lat, lon, s.lat, s.lon), s) for s in session.scalars(select(School))]
+    ranked = sorted(measured, key=lambda pair: pair[0])[:count]
+    return [Place("school", s.name_ko, s.name_en, s.lat, s.lon, metres) for metres, s in ranked]
 
 
 def police_for(session: Session, district_code: str | None) -> list[Place]:

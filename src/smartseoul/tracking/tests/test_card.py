@@ -11,8 +11,9 @@ from conftest import make_account, token_for
 from smartseoul.city.models import PoliceStation, School
 from smartseoul.core.bootstrap import Platform
 from smartseoul.core.db import utcnow
+from smartseoul.core.geo import haversine_m
 from smartseoul.core.models import AuditEntry
-from smartseoul.tracking.card import age_years, distance_m
+from smartseoul.tracking.card import age_years
 from smartseoul.tracking.models import Device, LocationProvision, Position
 from smartseoul.tracking.tests.test_app_api import _bearer, _person
 
@@ -104,4 +105,4 @@ def test_age_and_distance() -> None:
     assert age_years(date(2017, 3, 3), date(2026, 3, 2)) == 8
     assert age_years(date(2017, 3, 3), date(2026, 3, 3)) == 9
     assert age_years(None, date(2026, 1, 1)) is None
-    assert 1110 < distance_m(37.5, 127.0, 37.51, 127.0) < 1115
+    assert 1110 < haversine_m(37.5, 127.0, 37.51, 127.0) < 1115
