@@ -284,8 +284,10 @@
         });
         img.addEventListener("error", function () {
           // a camera outside the viewer's sharing policy answers 403: say so instead of a broken image
+          // the image stays (hidden) with its address, so the tile still says which view was asked
           figure.classList.add("refused");
-          img.replaceWith(el("p", { class: "tile-refused" }, t("incidents_tile_refused")));
+          img.hidden = true;
+          figure.insertBefore(el("p", { class: "tile-refused" }, t("incidents_tile_refused")), img);
         });
         figure.append(img, el("figcaption", {}, "CCTV #" + camera));
         tiles.append(figure);
