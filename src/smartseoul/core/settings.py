@@ -463,6 +463,28 @@ class Settings(BaseSettings):
         title="Moved similarity",
         description="Similarity to the reference frame under which a view counts as moved.",
     )
+    # --- complaints settings (prefix complaints_) ---
+    # --- end of complaints settings ---
+    # --- reservations settings (prefix reservations_) ---
+    # --- end of reservations settings ---
+    # --- payments settings (prefix payments_) ---
+    # --- end of payments settings ---
+    # --- catalog settings (prefix catalog_) ---
+    # --- end of catalog settings ---
+    # --- identity settings (prefix identity_) ---
+    # --- end of identity settings ---
+    # --- certificates settings (prefix certificates_) ---
+    # --- end of certificates settings ---
+    # --- content settings (prefix content_) ---
+    # --- end of content settings ---
+    # --- wifi settings (prefix wifi_) ---
+    # --- end of wifi settings ---
+    # --- education settings (prefix education_) ---
+    # --- end of education settings ---
+    # --- sound settings (prefix sound_) ---
+    # --- end of sound settings ---
+    # --- monitoring settings (prefix monitoring_) ---
+    # --- end of monitoring settings ---
     log_json: bool = Field(False, title="JSON logs", description="Write logs as one JSON object per line.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", title="Log level", description="Lowest level of log lines written."

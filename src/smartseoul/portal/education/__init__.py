@@ -1,0 +1,1 @@
+"""Smart-device education: courses, sessions, enrolment with waitlists, attendance, certificates, targets."""

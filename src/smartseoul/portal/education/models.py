@@ -1,0 +1,5 @@
+"""Tables of the education domain."""
+
+from __future__ import annotations
+
+from smartseoul.core.db import Base  # noqa: F401  (the domain's tables derive from it)

@@ -1,0 +1,1 @@
+"""Automated video monitoring: motion-gated detection, tracking, zone rules, scheduling to 100%."""

@@ -1,0 +1,1 @@
+"""Mobile civil services: catalogue, identity, complaints, reservations, certificates, payments."""

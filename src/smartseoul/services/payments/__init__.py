@@ -1,0 +1,1 @@
+"""Fees paid through a payment-provider adapter: idempotent, signed callbacks, refunds, reconciliation."""
