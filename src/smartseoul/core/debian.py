@@ -84,7 +84,10 @@ def fetch_file(package: str, member: str, cache: Path | None = None) -> Path:
     )
     try:
         extracted = subprocess.run(  # noqa: S603
-            ["tar", "-xO", f"./{relative}"],  # noqa: S607 stdin=tarball.stdout, capture_output=True, timeout=600
+            ["tar", "-xO", f"./{relative}"],  # noqa: S607
+            stdin=tarball.stdout,
+            capture_output=True,
+            timeout=600,
         )
     finally:
         if tarball.stdout is not None:

@@ -1,10 +1,66 @@
-"""The monitoring domain as a platform plugin."""
+"""The monitoring domain as a platform plugin: API and console, the engine, demo cameras."""
 
 from __future__ import annotations
 
-from smartseoul.core.plugin import DomainPlugin
+import asyncio
+from typing import TYPE_CHECKING
+
+from smartseoul.core.plugin import DomainPlugin, NavLink
+
+if TYPE_CHECKING:
+    import typer
+    from fastapi import APIRouter
+    from sqlalchemy.orm import Session
+
+    from smartseoul.core.bootstrap import Platform
+    from smartseoul.core.events import Event
+
+CONSOLE_ROLES = ("admin", "operator", "dispatcher", "district_staff")
+
+
+async def _on_startup(platform: Platform) -> None:
+    if not platform.settings.monitoring_enabled:
+        return
+    from smartseoul.safety.monitoring.engine import engine_of
+
+    engine = engine_of(platform)
+    await asyncio.to_thread(engine.start, asyncio.get_running_loop())
+
+
+async def _on_shutdown(platform: Platform) -> None:
+    from smartseoul.safety.monitoring.engine import ENGINE_KEY, Engine
+
+    engine = platform.cache.pop(ENGINE_KEY, None)
+    if isinstance(engine, Engine):
+        await asyncio.to_thread(engine.stop)
+
+
+def _routers() -> list[APIRouter]:
+    from smartseoul.safety.monitoring.pages import router as pages
+    from smartseoul.safety.monitoring.router import router
+
+    return [router, pages]
+
+
+def _seed_demo(platform: Platform, session: Session) -> list[Event]:
+    from smartseoul.safety.monitoring.seed import seed_demo
+
+    return seed_demo(platform, session)
+
+
+def _cli() -> dict[str, typer.Typer]:
+    from smartseoul.safety.monitoring.cli import app
+
+    return {"monitoring": app}
+
 
 PLUGIN = DomainPlugin(
     name="monitoring",
     models=("smartseoul.safety.monitoring.models",),
+    routers=_routers,
+    seed_demo=_seed_demo,
+    on_startup=_on_startup,
+    on_shutdown=_on_shutdown,
+    cli=_cli,
+    nav=(NavLink("/console/monitoring", "monitoring_nav", CONSOLE_ROLES),),
 )

