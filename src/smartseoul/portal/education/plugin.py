@@ -1,10 +1,66 @@
-"""The education domain as a platform plugin."""
+"""The education domain as a platform plugin: courses, sign-up, reminders, the targets dashboard."""
 
 from __future__ import annotations
 
-from smartseoul.core.plugin import DomainPlugin
+import asyncio
+import contextlib
+from typing import TYPE_CHECKING
+
+from smartseoul.core.plugin import ActivityGenerator, DomainPlugin, NavLink
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+    from sqlalchemy.orm import Session
+
+    from smartseoul.core.bootstrap import Platform
+    from smartseoul.core.events import Event
+
+TASKS_KEY = "education.tasks"
+
+
+async def _on_startup(platform: Platform) -> None:
+    from smartseoul.portal.education import runtime
+
+    tasks = []
+    if platform.settings.education_workers:
+        tasks.append(asyncio.create_task(runtime.work_forever(platform)))
+    platform.cache[TASKS_KEY] = tasks
+
+
+async def _on_shutdown(platform: Platform) -> None:
+    for task in platform.cache.pop(TASKS_KEY, []):
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def _routers() -> list[APIRouter]:
+    from smartseoul.portal.education.pages import router as pages
+    from smartseoul.portal.education.router import router
+
+    return [router, pages]
+
+
+def _seed_demo(platform: Platform, session: Session) -> list[Event]:
+    from smartseoul.portal.education.seed import seed_demo
+
+    seed_demo(session, platform.settings.demo_seed)
+    return []
+
+
+def _generators(platform: Platform) -> list[ActivityGenerator]:
+    from smartseoul.portal.education.simulate import generators
+
+    return generators(platform)
+
 
 PLUGIN = DomainPlugin(
     name="education",
     models=("smartseoul.portal.education.models",),
+    routers=_routers,
+    seed_demo=_seed_demo,
+    generators=_generators,
+    on_startup=_on_startup,
+    on_shutdown=_on_shutdown,
+    nav=(NavLink("/console/education", "education_nav", ("admin", "district_staff", "auditor")),),
 )
