@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 
     import typer
     from fastapi import APIRouter
+    from prometheus_client import CollectorRegistry
     from sqlalchemy.orm import Session
 
     from smartseoul.core.bootstrap import Platform
@@ -46,3 +47,5 @@ class DomainPlugin:
     on_shutdown: Callable[[Platform], Awaitable[None]] | None = None
     cli: Callable[[], dict[str, typer.Typer]] | None = None
     nav: tuple[NavLink, ...] = ()
+    # adds the domain's gauges to the app's /metrics registry (called once per app)
+    metrics: Callable[[Platform, CollectorRegistry], None] | None = None

@@ -92,6 +92,9 @@ def _install_gauges(registry: CollectorRegistry, app: FastAPI, platform: Platfor
     clients.set_function(lambda: len(app.state.stream_hub.clients) if hasattr(app.state, "stream_hub") else 0)
     dead = Gauge("smartseoul_bus_dead_letters", "Events a consumer gave up on", registry=registry)
     dead.set_function(lambda: len(platform.bus.dead_letters))
+    for plugin in plugins():
+        if plugin.metrics is not None:
+            plugin.metrics(platform, registry)
 
 
 def _add_health(app: FastAPI, platform: Platform, registry: CollectorRegistry) -> None:

@@ -11,6 +11,7 @@ from smartseoul.core.plugin import ActivityGenerator, DomainPlugin, NavLink
 if TYPE_CHECKING:
     import typer
     from fastapi import APIRouter
+    from prometheus_client import CollectorRegistry
     from sqlalchemy.orm import Session
 
     from smartseoul.core.bootstrap import Platform
@@ -81,6 +82,12 @@ def _cli() -> dict[str, typer.Typer]:
     return {"wifi": app}
 
 
+def _metrics(platform: Platform, registry: CollectorRegistry) -> None:
+    from smartseoul.portal.wifi.metrics import WifiCollector
+
+    registry.register(WifiCollector(platform))
+
+
 PLUGIN = DomainPlugin(
     name="wifi",
     models=("smartseoul.portal.wifi.models",),
@@ -91,4 +98,5 @@ PLUGIN = DomainPlugin(
     on_shutdown=_on_shutdown,
     cli=_cli,
     nav=(NavLink("/console/wifi", "wifi_nav", ("admin", "operator", "district_staff", "auditor")),),
+    metrics=_metrics,
 )

@@ -10,6 +10,7 @@ from smartseoul.core.plugin import DomainPlugin, NavLink
 if TYPE_CHECKING:
     import typer
     from fastapi import APIRouter
+    from prometheus_client import CollectorRegistry
     from sqlalchemy.orm import Session
 
     from smartseoul.core.bootstrap import Platform
@@ -54,6 +55,12 @@ def _cli() -> dict[str, typer.Typer]:
     return {"monitoring": app}
 
 
+def _metrics(platform: Platform, registry: CollectorRegistry) -> None:
+    from smartseoul.safety.monitoring.engine import install_gauge
+
+    install_gauge(registry, platform)
+
+
 PLUGIN = DomainPlugin(
     name="monitoring",
     models=("smartseoul.safety.monitoring.models",),
@@ -63,4 +70,5 @@ PLUGIN = DomainPlugin(
     on_shutdown=_on_shutdown,
     cli=_cli,
     nav=(NavLink("/console/monitoring", "monitoring_nav", CONSOLE_ROLES),),
+    metrics=_metrics,
 )
