@@ -112,6 +112,8 @@ def landing_for(roles: frozenset[str] | list[str]) -> str:
     """Where a person starts: the control room for staff, the guardian app for guardians."""
     if set(roles) & set(CONSOLE_ROLES):
         return "/console"
+    if "citizen" in roles and "guardian" not in roles:
+        return "/services/my"
     return "/app" if "guardian" in roles else "/console"
 
 
