@@ -28,7 +28,7 @@ def _demo_education(live_server: LiveServer) -> None:
 
 @pytest.fixture
 def staff_page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
-    context = browser.new_context(base_url=live_server.url, locale="ko-KR", bypass_csp=True)
+    context = browser.new_context(base_url=live_server.url, locale="ko-KR")
     context.set_default_timeout(PATIENCE_MS)
     try:
         yield context.new_page()
@@ -44,8 +44,7 @@ def _patient_expect() -> Iterator[None]:
 
 
 def test_an_older_person_signs_up_on_a_phone(browser: Any, live_server: LiveServer) -> None:
-    # bypass_csp only lets the test inject axe-core; the pages themselves run no inline script
-    context = browser.new_context(base_url=live_server.url, viewport=PHONE, locale="ko-KR", bypass_csp=True)
+    context = browser.new_context(base_url=live_server.url, viewport=PHONE, locale="ko-KR")
     context.set_default_timeout(PATIENCE_MS)
     page = context.new_page()
     try:

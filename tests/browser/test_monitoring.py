@@ -31,9 +31,8 @@ TILE_HAS_BOXES = """id => {
 
 @pytest.fixture
 def context(browser: Any, live_server: LiveServer) -> Iterator[Any]:
-    """A Korean desktop profile; bypass_csp: axe-core is injected as a script tag, which the
-    platform's CSP rightly refuses."""
-    created = browser.new_context(base_url=live_server.url, viewport=DESKTOP, locale="ko-KR", bypass_csp=True)
+    """A Korean desktop profile."""
+    created = browser.new_context(base_url=live_server.url, viewport=DESKTOP, locale="ko-KR")
     created.set_default_timeout(10_000)
     try:
         yield created

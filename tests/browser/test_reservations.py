@@ -50,10 +50,7 @@ def test_a_citizen_books_a_facility_pays_and_cancels_on_a_phone(
 ) -> None:
     facility_id = paid_court(live_server)
     account = live_server.account("kim.browser", ["citizen"], mfa=False)
-    # bypass_csp only lets the test inject axe-core; the pages themselves run no inline script
-    phone_context = browser.new_context(
-        base_url=live_server.url, viewport=PHONE, locale="ko-KR", bypass_csp=True
-    )
+    phone_context = browser.new_context(base_url=live_server.url, viewport=PHONE, locale="ko-KR")
     phone_context.set_default_timeout(PATIENCE_MS)
     page = phone_context.new_page()
     try:
@@ -90,7 +87,7 @@ def test_a_citizen_books_a_facility_pays_and_cancels_on_a_phone(
 
 def test_staff_pages_pass_axe(browser: Any, live_server: LiveServer) -> None:
     account = live_server.account("staff.browser", ["district_staff"], mfa=False)
-    context = browser.new_context(base_url=live_server.url, locale="ko-KR", bypass_csp=True)
+    context = browser.new_context(base_url=live_server.url, locale="ko-KR")
     page = context.new_page()
     page.set_default_timeout(PATIENCE_MS)
     log_in(page, account)

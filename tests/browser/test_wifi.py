@@ -29,7 +29,7 @@ def _demo_wifi(live_server: LiveServer) -> None:
 
 @pytest.fixture
 def staff_page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
-    context = browser.new_context(base_url=live_server.url, locale="ko-KR", bypass_csp=True)
+    context = browser.new_context(base_url=live_server.url, locale="ko-KR")
     context.set_default_timeout(PATIENCE_MS)
     try:
         yield context.new_page()
@@ -59,8 +59,7 @@ def working_in(live_server: LiveServer, district: str) -> int:
 
 
 def test_a_phone_finds_free_wifi_on_the_map_and_in_the_list(browser: Any, live_server: LiveServer) -> None:
-    # bypass_csp only lets the test inject axe-core; the pages themselves run no inline script
-    context = browser.new_context(base_url=live_server.url, viewport=PHONE, locale="ko-KR", bypass_csp=True)
+    context = browser.new_context(base_url=live_server.url, viewport=PHONE, locale="ko-KR")
     context.set_default_timeout(PATIENCE_MS)
     page = context.new_page()
     try:
