@@ -121,8 +121,82 @@ def from_findnow(data: dict[str, Any], at: datetime) -> Intake | None:
     )
 
 
+def from_sound_detection(data: dict[str, Any], at: datetime) -> Intake | None:
+    """A danger sound at a microphone: an emergency at the device's place (cameras turn to it)."""
+    labels = {  # sound class -> (priority, Korean, English)
+        "scream": (1, "비명 감지", "scream heard"),
+        "shout_help": (1, "구조 요청 외침 감지", "shout for help heard"),
+        "gunshot": (1, "총성 감지", "gunshot heard"),
+        "explosion": (1, "폭발음 감지", "explosion heard"),
+        "glass": (2, "유리 깨지는 소리 감지", "breaking glass heard"),
+        "crash": (2, "차량 충돌음 감지", "car crash heard"),
+        "siren": (3, "사이렌 감지", "siren heard"),
+    }
+    label = str(data.get("label", ""))
+    priority, ko, en = labels.get(label, (2, "위험 소리 감지", f"{label} heard"))
+    device = data.get("device_id")
+    camera = data.get("camera_id")
+    lat, lon = _coords(data)
+    confidence = float(data.get("confidence") or 0.0)
+    return Intake(
+        source="sound",
+        kind=f"sound_{label}"[:32],
+        priority=priority,
+        title_ko=f"{ko} · 마이크 {device} ({confidence:.0%})",
+        title_en=f"{en}: microphone {device} ({confidence:.0%})",
+        ref=f"sound.detection:{data.get('detection_id')}",
+        subject=f"sound:{device}",
+        lat=lat,
+        lon=lon,
+        district_code=data.get("district_code"),
+        at=at,
+        bell_id=data.get("bell_id"),
+        camera_ids=(int(camera),) if isinstance(camera, int) else (),
+        data={"detection_id": data.get("detection_id"), "clip_url": data.get("clip_url"), "label": label},
+    )
+
+
+def from_video_detection(data: dict[str, Any], at: datetime) -> Intake | None:
+    """A monitoring rule fired on a camera: a person down is an emergency, the rest are reports."""
+    kinds = {  # rule -> (priority, family, Korean, English)
+        "person_down": (1, "emergency", "쓰러짐 감지", "person down"),
+        "intrusion": (2, "emergency", "침입 감지", "intrusion"),
+        "crowding": (2, "fault", "밀집 감지", "crowding"),
+        "running": (3, "fault", "뛰는 사람 감지", "running"),
+        "loitering": (3, "fault", "배회 감지", "loitering"),
+        "vehicle_stopped": (3, "fault", "차량 정차 감지", "vehicle stopped"),
+    }
+    rule = str(data.get("rule", ""))
+    priority, family, ko, en = kinds.get(rule, (3, "fault", "영상 이상 감지", rule))
+    camera = data.get("camera_id")
+    lat, lon = _coords(data)
+    confidence = float(data.get("confidence") or 0.0)
+    return Intake(
+        source="video",
+        kind=f"video_{rule}"[:32],
+        priority=priority,
+        family=family,
+        title_ko=f"{ko} · 카메라 #{camera} ({confidence:.0%})",
+        title_en=f"{en}: camera #{camera} ({confidence:.0%})",
+        ref=f"monitoring.detection:{data.get('detection_id')}",
+        subject=f"camera:{camera}:{rule}",
+        lat=lat,
+        lon=lon,
+        district_code=data.get("district_code"),
+        at=at,
+        camera_ids=(int(camera),) if isinstance(camera, int) else (),
+        data={
+            "detection_id": data.get("detection_id"),
+            "snapshot_url": data.get("snapshot_url"),
+            "rule": rule,
+        },
+    )
+
+
 MAPPERS: dict[str, Mapper] = {
     "tracking.alarm.raised.v1": from_tracking_alarm,
     "safety.camera.health.v1": from_camera_health,
     "tracking.findnow.requested.v1": from_findnow,
+    "monitoring.detection.v1": from_video_detection,
+    "sound.detection.v1": from_sound_detection,
 }
