@@ -464,26 +464,356 @@ class Settings(BaseSettings):
         description="Similarity to the reference frame under which a view counts as moved.",
     )
     # --- complaints settings (prefix complaints_) ---
+    complaints_delivery_max_attempts: int = Field(
+        6,
+        ge=1,
+        le=50,
+        title="Delivery attempts",
+        description="Tries of one complaint's delivery to a department before it is a dead letter.",
+    )
+    complaints_delivery_backoff_s: float = Field(
+        5.0,
+        ge=0,
+        le=3600,
+        title="Delivery backoff",
+        description="Seconds before the second try of a delivery; doubled after each failure.",
+    )
+    complaints_delivery_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        le=120,
+        title="Delivery timeout",
+        description="Seconds to wait for a department's webhook to answer.",
+    )
+    complaints_worker_interval_s: float = Field(
+        2.0,
+        gt=0,
+        le=600,
+        title="Worker interval",
+        description="Seconds between passes of the delivery and notification worker when nothing wakes it.",
+    )
+    complaints_media_max_bytes: int = Field(
+        900_000,
+        ge=10_000,
+        le=50_000_000,
+        title="Photo size limit",
+        description="Largest photo attached to a complaint, in bytes (the page shrinks photos to fit; "
+        "keep it under max_body_bytes).",
+    )
+    complaints_worker: bool = Field(
+        True,
+        title="Run the delivery worker",
+        description="Deliver complaints to departments and push updates to citizens in this process.",
+    )
     # --- end of complaints settings ---
     # --- reservations settings (prefix reservations_) ---
+    reservations_hold_minutes: int = Field(
+        15,
+        ge=1,
+        le=1440,
+        title="Unpaid hold",
+        description=(
+            "Minutes a booking with a fee holds its seat while the citizen pays; then the seat is freed."
+        ),
+    )
+    reservations_sweep_seconds: float = Field(
+        30.0,
+        ge=1,
+        le=3600,
+        title="Sweep interval",
+        description=(
+            "Seconds between sweeps that expire unpaid holds and confirm bookings whose payment was captured."
+        ),
+    )
+    reservations_no_show_window_days: int = Field(
+        90,
+        ge=1,
+        le=730,
+        title="No-show window",
+        description="Days back over which a person's no-shows count against a facility's no-show limit.",
+    )
     # --- end of reservations settings ---
     # --- payments settings (prefix payments_) ---
+    payments_sim_secret: str = Field(
+        "",
+        max_length=256,
+        title="Simulated provider secret",
+        description=(
+            "HMAC key the simulated payment provider signs callbacks "
+            "with; empty derives one from the secret key."
+        ),
+    )
+    payments_callback_tolerance_seconds: int = Field(
+        300,
+        ge=10,
+        le=3600,
+        title="Callback age limit",
+        description=(
+            "A signed payment callback older (or further in the future) than this is refused as a replay."
+        ),
+    )
+    payments_recover_after_seconds: int = Field(
+        60,
+        ge=5,
+        le=86400,
+        title="Recovery delay",
+        description=(
+            "A payment still pending after this many seconds is queried from the provider and completed."
+        ),
+    )
     # --- end of payments settings ---
     # --- catalog settings (prefix catalog_) ---
     # --- end of catalog settings ---
     # --- identity settings (prefix identity_) ---
+    identity_assurance_ttl_seconds: int = Field(
+        900,
+        ge=60,
+        le=28800,
+        title="Certificate assurance lifetime",
+        description="How long a certificate login lets a citizen use services that need a certificate.",
+    )
+    identity_challenge_ttl_seconds: int = Field(
+        300,
+        ge=30,
+        le=3600,
+        title="Login challenge lifetime",
+        description="Seconds a certificate-login nonce may be signed and presented (used once).",
+    )
+    identity_citizen_cert_days: int = Field(
+        365,
+        ge=1,
+        le=1825,
+        title="Citizen certificate validity",
+        description="Days a citizen certificate issued by the city CA stays valid.",
+    )
     # --- end of identity settings ---
     # --- certificates settings (prefix certificates_) ---
+    certificates_public_url: str = Field(
+        "http://127.0.0.1:8000",
+        title="Public URL of the verify page",
+        description="Base URL printed in a document's QR code and text; /verify/{number} is appended.",
+        pattern=r"^https?://[A-Za-z0-9.:\[\]_-]+(/[A-Za-z0-9._~/-]*)?$",
+        max_length=200,
+    )
     # --- end of certificates settings ---
     # --- content settings (prefix content_) ---
+    content_public_url: str = Field(
+        "",
+        max_length=200,
+        pattern=r"^(https?://[^/\s]+)?$",
+        title="Public portal address",
+        description="Scheme and host search engines see in canonical URLs and sitemaps "
+        "(e.g. https://www.seoul.go.kr); empty: the address of the request.",
+    )
+    content_page_size: int = Field(
+        20, ge=5, le=100, title="Search page size", description="Search results per page (web and API)."
+    )
+    content_import_max_bytes: int = Field(
+        5_000_000,
+        ge=10_000,
+        le=500_000_000,
+        title="Largest imported file",
+        description="An HTML file or attachment above this size is reported and not imported.",
+    )
     # --- end of content settings ---
     # --- wifi settings (prefix wifi_) ---
+    wifi_report_interval_s: int = Field(
+        60,
+        ge=5,
+        le=3600,
+        title="WiFi status report interval",
+        description="Seconds between two status reports an access point is expected to send.",
+    )
+    wifi_missed_reports: int = Field(
+        3,
+        ge=1,
+        le=100,
+        title="Missed reports before down",
+        description="An access point that misses this many report intervals is down (outage alarm).",
+    )
+    wifi_workers: bool = Field(
+        True, title="WiFi health sweep", description="Run the task that marks silent access points down."
+    )
+    wifi_mqtt_url: str = Field(
+        "",
+        title="WiFi MQTT broker",
+        description="mqtt://host:1883 to take status reports from smartseoul/wifi/{ap}/status; empty: off.",
+    )
+    wifi_radius_port: int = Field(
+        0,
+        ge=0,
+        le=65535,
+        title="RADIUS accounting port",
+        description="UDP port of the RFC 2866 accounting listener (1813 is the standard); 0: off.",
+    )
+    wifi_radius_host: str = Field(
+        "127.0.0.1", title="RADIUS listen host", description="Address the accounting listener binds to."
+    )
+    wifi_radius_secret: str = Field(
+        "",
+        max_length=128,
+        title="RADIUS shared secret",
+        description="Secret shared with the access controllers; requests that do not match are dropped.",
+    )
     # --- end of wifi settings ---
     # --- education settings (prefix education_) ---
+    education_target_per_year: int = Field(
+        200_000,
+        ge=1,
+        le=10_000_000,
+        title="Trained per year (target)",
+        description="People the plan wants trained in a year (the dashboard's yearly bar).",
+    )
+    education_target_total: int = Field(
+        1_000_000,
+        ge=1,
+        le=100_000_000,
+        title="Trained in total (target)",
+        description="People the plan wants trained in all (the dashboard's total bar).",
+    )
+    education_workers: bool = Field(
+        True,
+        title="Education reminders",
+        description="Run the task that queues reminders the day before a class and sends the outbox.",
+    )
+    education_worker_interval_s: float = Field(
+        60.0,
+        ge=1,
+        le=3600,
+        title="Reminder check interval",
+        description="Seconds between two runs of the reminder and outbox task.",
+    )
     # --- end of education settings ---
     # --- sound settings (prefix sound_) ---
+    sound_threshold: float = Field(
+        0.6,
+        ge=0.05,
+        le=1.0,
+        title="Default detection threshold",
+        description="Score a danger class must reach in one window; a device may set its own per class.",
+    )
+    sound_gate_dbfs: float = Field(
+        -55.0,
+        ge=-100.0,
+        le=0.0,
+        title="Energy gate",
+        description="Windows quieter than this RMS level (dBFS) are not classified: silence costs nothing.",
+    )
+    sound_hop_s: float = Field(
+        0.25,
+        ge=0.1,
+        le=1.0,
+        title="Window hop",
+        description="Seconds between two classified 1 s windows (smaller: lower latency, more CPU).",
+    )
+    sound_cooldown_s: float = Field(
+        10.0,
+        ge=0.0,
+        le=600.0,
+        title="Repeat suppression",
+        description="Seconds during which the same class on the same device is not reported again.",
+    )
+    sound_silent_after_s: int = Field(
+        60,
+        ge=5,
+        le=86_400,
+        title="Silent device fault",
+        description="A streaming device that sends nothing for this long gets a health fault.",
+    )
+    sound_clip_s: float = Field(
+        4.0, ge=1.0, le=30.0, title="Clip length", description="Seconds of audio kept with each detection."
+    )
+    sound_mqtt_url: str = Field(
+        "",
+        title="Sound MQTT broker",
+        description="mqtt://host:1883 for bell microphones on smartseoul/bells/ID/audio (s16le); empty: off.",
+        pattern=r"^(mqtt://.+)?$",
+    )
+    sound_workers: bool = Field(
+        True,
+        title="Sound workers",
+        description="Run the camera audio readers and the silent-device check in this process.",
+    )
     # --- end of sound settings ---
     # --- monitoring settings (prefix monitoring_) ---
+    monitoring_enabled: bool = Field(
+        True,
+        title="Automated video monitoring",
+        description="Analyse the cameras listed for monitoring (workers start only when some are listed).",
+    )
+    monitoring_detector: Literal["ssdlite", "hog", "onnx"] = Field(
+        "ssdlite",
+        title="Person detector",
+        description=(
+            "ssdlite: SSDLite-MobileNetV2 via OpenCV DNN (MIT); hog: OpenCV's HOG people detector; "
+            "onnx: the ONNX model of monitoring_onnx_model run by ONNX Runtime."
+        ),
+    )
+    monitoring_onnx_model: str = Field(
+        "",
+        max_length=1024,
+        title="ONNX detector model",
+        description="Path of the ONNX person model (detector onnx); none is shipped, nothing is downloaded.",
+    )
+    monitoring_onnx_providers: str = Field(
+        "CPUExecutionProvider",
+        min_length=1,
+        max_length=512,
+        title="ONNX Runtime execution providers",
+        description=(
+            "Comma-separated, in order of preference (e.g. CUDAExecutionProvider,CPUExecutionProvider): "
+            "those this machine's ONNX Runtime lacks are skipped, so a GPU is used where there is one."
+        ),
+    )
+    monitoring_workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        title="Analysis workers",
+        description="Worker processes that decode and analyse cameras.",
+    )
+    monitoring_detect_fps: float = Field(
+        5.0,
+        ge=0.5,
+        le=30,
+        title="Detect rate",
+        description="Analysed frames per second of a camera with motion.",
+    )
+    monitoring_idle_interval_s: float = Field(
+        2.0,
+        ge=0.1,
+        le=60,
+        title="Idle sampling interval",
+        description="Seconds between two looks at a camera without motion (round robin).",
+    )
+    monitoring_max_interval_s: float = Field(
+        10.0,
+        ge=1,
+        le=300,
+        title="Longest interval",
+        description="A shared camera not analysed within this many seconds counts as unmonitored.",
+    )
+    monitoring_width: int = Field(
+        480,
+        ge=160,
+        le=1920,
+        title="Analysis width",
+        description="Frames are scaled down to this width first.",
+    )
+    monitoring_score_threshold: float = Field(
+        0.5,
+        ge=0.05,
+        le=0.99,
+        title="Detection threshold",
+        description="Lowest detector score kept (per camera, raised by false-positive feedback).",
+    )
+    monitoring_stream_port: int = Field(
+        8765,
+        ge=0,
+        le=65535,
+        title="Demo stream server port",
+        description="Port of the local MJPEG server of the demo's camera streams (0: not started).",
+    )
     # --- end of monitoring settings ---
     log_json: bool = Field(False, title="JSON logs", description="Write logs as one JSON object per line.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
