@@ -265,13 +265,15 @@ def _ensure_demo_users(platform: Any) -> list[tuple[str, str, str, str]]:
         ("operator", "operator", "Hangang-bridge-2015"),
         ("auditor", "auditor", "Gyeongbok-palace-2015"),
     ]
+    from smartseoul.services.identity.seed import DEMO_PASSWORD, DEMO_USERNAME
     from smartseoul.tracking.seed import DEMO_GUARDIAN
 
     rows = []
     with platform.db.session() as session:
-        guardian = auth.get_user(session, DEMO_GUARDIAN[0])
-        if guardian is not None:
-            rows.append((DEMO_GUARDIAN[0], "guardian", DEMO_GUARDIAN[1], "(not needed for guardians)"))
+        seeded = [(DEMO_GUARDIAN[0], "guardian", DEMO_GUARDIAN[1]), (DEMO_USERNAME, "citizen", DEMO_PASSWORD)]
+        for username, role, password in seeded:
+            if auth.get_user(session, username) is not None:
+                rows.append((username, role, password, f"(not needed for {role}s)"))
         for username, role, password in demo:
             user = auth.get_user(session, username)
             if user is None:
@@ -304,7 +306,8 @@ def demo(
     for username, role, password, secret in users:
         print(f"  {username:<9} role {role:<9} password {password:<22} TOTP secret {secret}")
     out.print("current codes: [bold]smartseoul user otp USERNAME[/bold] (demo accounts only)")
-    out.print(f"open http://{host or settings.host}:{port or settings.port}/console")
+    base = f"http://{host or settings.host}:{port or settings.port}"
+    out.print(f"open {base}/console (staff), {base}/portal (citizens), {base}/app (guardians)")
     _serve(settings, host, port, simulate=True)
 
 

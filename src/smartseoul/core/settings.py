@@ -814,6 +814,15 @@ class Settings(BaseSettings):
         title="Demo stream server port",
         description="Port of the local MJPEG server of the demo's camera streams (0: not started).",
     )
+    monitoring_bus_workers: bool = Field(
+        True,
+        title="Workers through the bus",
+        description=(
+            "With a NATS bus, cameras are shared through it by every worker of the group: this "
+            "process's monitoring_workers and those started with `smartseoul monitoring worker` "
+            "on other machines; a dead worker's cameras move to the others."
+        ),
+    )
     # --- end of monitoring settings ---
     log_json: bool = Field(False, title="JSON logs", description="Write logs as one JSON object per line.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(

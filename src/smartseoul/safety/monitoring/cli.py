@@ -49,7 +49,7 @@ def watch(
 def analyse(
     video: Path,
     fps: float = typer.Option(5.0, help="Frames analysed per second of video."),
-    detector: str = typer.Option("ssdlite", help="ssdlite or hog"),
+    detector: str = typer.Option("ssdlite", help="ssdlite, hog or onnx (SMARTSEOUL_MONITORING_ONNX_*)"),
 ) -> None:
     """Run the pipeline over a video file (no rules): people per analysed frame, as JSON lines."""
     capture = cv2.VideoCapture(str(video))
@@ -57,7 +57,11 @@ def analyse(
         fail(f"cannot open {video}")
     source_fps = capture.get(cv2.CAP_PROP_FPS) or 10.0
     step = max(1, round(source_fps / fps))
-    pipeline = CameraPipeline(0, make_detector(detector))
+    try:
+        chosen = make_detector(detector, *_onnx_settings()) if detector == "onnx" else make_detector(detector)
+    except ValueError as error:  # DetectorUnavailable included
+        fail(str(error))
+    pipeline = CameraPipeline(0, chosen)
     start, index, spent = datetime.now(UTC), 0, 0.0
     while True:
         ok, image = capture.read()
@@ -72,3 +76,32 @@ def analyse(
             typer.echo(json.dumps({"frame": index, "motion": result.motion, "people": len(result.tracks)}))
         index += 1
     typer.echo(json.dumps({"frames": index, "analysis_s": round(spent, 3)}))
+
+
+def _onnx_settings() -> tuple[str, str]:
+    from smartseoul.cli import _settings
+
+    settings = _settings()
+    return settings.monitoring_onnx_model, settings.monitoring_onnx_providers
+
+
+@app.command("worker")
+def worker(name: str = typer.Option("", help="Worker name on the bus; empty: host-pid-random.")) -> None:
+    """Join the workers' group over the NATS bus (SMARTSEOUL_BUS_URL) and analyse this worker's
+    share of the monitored cameras until stopped (Ctrl-C hands its cameras over at once)."""
+    from smartseoul.cli import _settings
+    from smartseoul.safety.monitoring.cluster import run_bus_worker
+    from smartseoul.safety.monitoring.detectors import DetectorUnavailable, check_onnx
+    from smartseoul.safety.monitoring.engine import settings_config
+
+    settings = _settings()
+    if not settings.bus_url.startswith("nats://"):
+        fail("a worker of its own needs the NATS bus: set SMARTSEOUL_BUS_URL=nats://host:4222")
+    config = settings_config(settings)
+    if config.detector == "onnx":
+        try:
+            check_onnx(config.onnx_model, config.onnx_providers)
+        except DetectorUnavailable as error:
+            fail(str(error))
+    typer.echo(f"monitoring worker joining {settings.bus_stream} at {settings.bus_url.split('@')[-1]}")
+    run_bus_worker(config, settings.bus_url, settings.bus_stream, name or None)

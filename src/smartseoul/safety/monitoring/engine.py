@@ -9,6 +9,11 @@ process without any pays nothing), and turns what the workers report into:
 * health transitions: stored as the video wall stores its own and published as
   ``safety.camera.health.v1`` (the incident desk already takes those).
 
+With the in-process bus the supervisor is :class:`~.worker.Supervisor` (worker processes fed by
+queues); with a NATS bus it is :class:`~.cluster.BusSupervisor` (cameras shared through the bus by
+every worker of the group, on any machine). A detector that cannot run as configured (the onnx
+detector without its model) starts no worker at all: the refusal is logged and in ``/status``.
+
 Worker messages arrive on the supervisor's thread; database work happens there, and events are
 handed to the event loop that started the engine.
 """
@@ -28,6 +33,8 @@ from prometheus_client import CollectorRegistry, Gauge
 
 from smartseoul.core.db import utcnow
 from smartseoul.safety.monitoring import service
+from smartseoul.safety.monitoring.cluster import BusSupervisor
+from smartseoul.safety.monitoring.detectors import DetectorUnavailable, check_onnx
 from smartseoul.safety.monitoring.events import DetectionRaised
 from smartseoul.safety.monitoring.streams import StreamServer
 from smartseoul.safety.monitoring.worker import Message, Supervisor, WorkerConfig
@@ -38,6 +45,7 @@ from smartseoul.safety.videowall.health import Transition
 if TYPE_CHECKING:
     from smartseoul.core.bootstrap import Platform
     from smartseoul.core.events import Event
+    from smartseoul.core.settings import Settings
 
 log = logging.getLogger("smartseoul.monitoring")
 ENGINE_KEY = "monitoring.engine"
@@ -55,15 +63,37 @@ class Live:
 
 
 def config_of(platform: Platform) -> WorkerConfig:
-    s = platform.settings
+    return settings_config(platform.settings)
+
+
+def uses_bus_workers(s: Settings) -> bool:
+    """Cameras go through the bus to a group of workers (NATS only: the in-process bus has no
+    other machine to reach)."""
+    return s.monitoring_bus_workers and s.bus_url.startswith("nats://")
+
+
+def settings_config(s: Settings) -> WorkerConfig:
     return WorkerConfig(
         detector=s.monitoring_detector,
+        onnx_model=s.monitoring_onnx_model,
+        onnx_providers=s.monitoring_onnx_providers,
         detect_fps=s.monitoring_detect_fps,
         idle_interval_s=s.monitoring_idle_interval_s,
         max_interval_s=s.monitoring_max_interval_s,
         width=s.monitoring_width,
         offline_after_s=s.videowall_offline_after_s,
     )
+
+
+def detector_refusal(config: WorkerConfig) -> str:
+    """Why the configured detector cannot run ("" when it can): checked before any worker starts."""
+    if config.detector != "onnx":
+        return ""
+    try:
+        check_onnx(config.onnx_model, config.onnx_providers)
+    except DetectorUnavailable as error:
+        return str(error)
+    return ""
 
 
 def uses_local_server(url: str, port: int) -> bool:
@@ -81,10 +111,11 @@ class Engine:
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
         self.config = config_of(platform)
-        self.supervisor: Supervisor | None = None
+        self.supervisor: Supervisor | BusSupervisor | None = None
         self.server: StreamServer | None = None
         self.live: dict[int, Live] = {}
         self.crashes: list[str] = []
+        self.refused = ""  # why the detector cannot run as configured (no worker is started)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.active = False  # started by the platform: new cameras start workers when needed
         self._lock = threading.Lock()
@@ -103,7 +134,8 @@ class Engine:
         if port and any(uses_local_server(job.url, port) for job in jobs):
             self._start_server(port)
         self._ensure_supervisor()
-        assert self.supervisor is not None
+        if self.supervisor is None:
+            return 0
         for job in jobs:
             self.supervisor.assign(job)
         return len(jobs)
@@ -116,8 +148,21 @@ class Engine:
 
     def _ensure_supervisor(self) -> None:
         if self.supervisor is None:
-            workers = self.platform.settings.monitoring_workers
-            self.supervisor = Supervisor(self.config, workers, self.handle).start()
+            self.refused = detector_refusal(self.config)
+            if self.refused:
+                log.error("monitoring not started: %s", self.refused)
+                return
+            s = self.platform.settings
+            if not uses_bus_workers(s):
+                self.supervisor = Supervisor(self.config, s.monitoring_workers, self.handle).start()
+                return
+            try:
+                self.supervisor = BusSupervisor(
+                    self.config, s.monitoring_workers, self.handle, s.bus_url, s.bus_stream
+                ).start()
+            except Exception as error:
+                self.refused = f"workers through the bus: {error}"
+                log.error("monitoring not started: %s", self.refused)
 
     def refresh(self, camera_id: int) -> None:
         """Send a camera's current job (rules, threshold, stream) to its worker."""
@@ -131,8 +176,8 @@ class Engine:
         if not self.active:
             return  # monitoring is off in this process: the change is read at the next start
         self._ensure_supervisor()
-        assert self.supervisor is not None
-        self.supervisor.assign(job)
+        if self.supervisor is not None:
+            self.supervisor.assign(job)
 
     def stop(self) -> None:
         if self.supervisor is not None:

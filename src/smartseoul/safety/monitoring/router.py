@@ -81,6 +81,7 @@ def status(
         "cameras_monitored": sum(1 for c in cameras if c["monitored"]),
         "max_interval_s": platform.settings.monitoring_max_interval_s,
         "detector": platform.settings.monitoring_detector,
+        "detector_refused": engine.refused or None,
         "cameras": cameras,
         "crashes": engine.crashes if principal.has_any(*EDITORS) else [],
     }

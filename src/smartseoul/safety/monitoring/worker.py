@@ -8,8 +8,9 @@ started again with exponential backoff and gets its cameras back; the crash is r
 status, and the other workers never notice. Inside a worker each camera's stream is read by its
 own thread (``sources.StreamReader``), so a stream that hangs stalls nothing.
 
-Messages are plain tuples of plain values over multiprocessing queues, so a worker could as well
-pull from a NATS queue group (the same assignment, over the bus) to scale across machines.
+Messages are plain tuples of plain values over multiprocessing queues. With a NATS bus the same
+:class:`WorkerLoop` runs in a worker of the group of ``cluster.py`` instead: the cameras are shared
+through the bus by workers on any machine.
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ class CameraJob:
 @dataclass(frozen=True)
 class WorkerConfig:
     detector: str = "ssdlite"
+    onnx_model: str = ""
+    onnx_providers: str = "CPUExecutionProvider"
     detect_fps: float = 5.0
     idle_interval_s: float = 2.0
     max_interval_s: float = 10.0
@@ -84,7 +87,7 @@ class WorkerLoop:
     ):
         self.config = config
         self.send = send
-        self.detector = detector or make_detector(config.detector)
+        self.detector = detector or make_detector(config.detector, config.onnx_model, config.onnx_providers)
         self.scheduler = Scheduler(config.detect_fps, config.idle_interval_s, config.max_interval_s)
         self.cameras: dict[int, _Camera] = {}
         self.analysed = 0
@@ -225,6 +228,21 @@ def run_worker(worker_id: int, inbox: Any, outbox: Any, config: WorkerConfig) ->
         loop.stop()
 
 
+def monitored_cameras(
+    jobs: dict[int, CameraJob], status: dict[int, dict[str, Any]], max_interval_s: float
+) -> list[int]:
+    """The cameras of ``jobs`` whose last reported analysis, aged since, is within the interval."""
+    now = time.monotonic()
+    found = []
+    for camera_id in jobs:
+        state = status.get(camera_id)
+        if not state or state.get("age_s") is None or "received" not in state:
+            continue
+        if state["age_s"] + (now - state["received"]) <= max_interval_s:
+            found.append(camera_id)
+    return found
+
+
 @dataclass
 class _Worker:
     worker_id: int
@@ -333,15 +351,7 @@ class Supervisor:
 
     def monitored(self) -> list[int]:
         """Assigned cameras analysed within ``max_interval_s`` (per the workers' last status)."""
-        now = time.monotonic()
-        found = []
-        for camera_id in self.jobs:
-            state = self.status.get(camera_id)
-            if not state or state.get("age_s") is None or "received" not in state:
-                continue
-            if state["age_s"] + (now - state["received"]) <= self.config.max_interval_s:
-                found.append(camera_id)
-        return found
+        return monitored_cameras(self.jobs, self.status, self.config.max_interval_s)
 
     def share(self) -> float:
         return len(self.monitored()) / len(self.jobs) if self.jobs else 1.0
