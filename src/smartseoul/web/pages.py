@@ -149,7 +149,8 @@ def _set_session(response: Response, platform: Platform, user: User) -> None:
 @router.get("/")
 def home(request: Request, session: Session = Depends(db_session)) -> Response:
     signed_in = session_principal(request.app.state.platform, session, request)
-    return RedirectResponse(landing_for(signed_in.roles) if signed_in else "/login", status_code=303)
+    # a visitor without an account is a citizen: the city's portal is their front door
+    return RedirectResponse(landing_for(signed_in.roles) if signed_in else "/portal", status_code=303)
 
 
 @router.get("/lang/{lang}")

@@ -267,10 +267,14 @@ def test_every_refused_login_says_why_in_the_ledger(client: Any, platform: Platf
     assert reasons == ["code required", "bad password"]
 
 
-@pytest.mark.parametrize(("roles", "landing"), [(["operator"], "/console"), (["guardian"], "/app")])
+@pytest.mark.parametrize(
+    ("roles", "landing"),
+    [(["operator"], "/console"), (["guardian"], "/app"), (["citizen"], "/services/my")],
+)
 def test_people_land_where_their_work_is(
     client: Any, platform: Platform, roles: list[str], landing: str
 ) -> None:
+    assert client.get("/", follow_redirects=False).headers["location"] == "/portal"  # not signed in yet
     account = make_account(platform.db, f"land.{roles[0]}", roles)
     client.get("/login")
     form = {
