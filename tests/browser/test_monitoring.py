@@ -17,7 +17,7 @@ from smartseoul.safety.cctv.seed import DEMO_POLICIES
 from smartseoul.safety.cctv.tests.helpers import add_camera
 from smartseoul.safety.monitoring import service
 from smartseoul.safety.monitoring.engine import engine_of
-from smartseoul.safety.monitoring.streams import StreamServer
+from smartseoul.safety.monitoring.streams import VTEST_LIMIT, StreamServer, vtest_frames
 from tests.browser.conftest import DESKTOP, LiveServer, axe_violations, text
 from tests.browser.test_pages import log_in
 
@@ -43,6 +43,7 @@ def context(browser: Any, live_server: LiveServer) -> Iterator[Any]:
 def test_the_console_shows_boxes_the_share_detections_and_edits_rules(
     page: Any, live_server: LiveServer, artifacts: Path, page_errors: list[str]
 ) -> None:
+    vtest_frames(VTEST_LIMIT)  # a fresh machine downloads opencv-doc here, before any viewer waits
     streams = StreamServer().start()
     platform = live_server.platform
     try:

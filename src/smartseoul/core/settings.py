@@ -690,7 +690,10 @@ class Settings(BaseSettings):
         ge=0.05,
         le=1.0,
         title="Default detection threshold",
-        description="Score a danger class must reach in one window; a device may set its own per class.",
+        description=(
+            "Set: the score every danger class must reach. Unset: the per-class thresholds calibrated "
+            "with the shipped model apply. A device's own threshold for a class wins over both."
+        ),
     )
     sound_gate_dbfs: float = Field(
         -55.0,

@@ -9,6 +9,7 @@ a live view (``cctv.record_view``); a refusal is written to the ledger too.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -27,6 +28,7 @@ from smartseoul.safety.monitoring.rules import RuleError
 from smartseoul.web.deps import db_session, get_platform, record_denial, require
 from smartseoul.web.problems import Problem
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/monitoring", tags=["monitoring"])
 VIEWERS = ("admin", "operator", "dispatcher", "district_staff")
 EDITORS = ("admin", "operator")
@@ -100,10 +102,16 @@ def tracks(
 
 
 async def _relay(client: httpx.AsyncClient, response: httpx.Response) -> AsyncIterator[bytes]:
-    """The monitored MJPEG stream as it comes (no re-encoding: a viewer costs a socket)."""
+    """The monitored MJPEG stream as it comes (no re-encoding: a viewer costs a socket).
+
+    A camera that stops sending mid-stream ends the viewer's stream (the tile shows it stopped)
+    instead of raising inside the server: the health monitor reports the camera, not this relay.
+    """
     try:
         async for chunk in response.aiter_raw():
             yield chunk
+    except httpx.HTTPError as error:
+        log.info("live relay of %s ended: %s", response.url, type(error).__name__)
     finally:
         await response.aclose()
         await client.aclose()

@@ -76,7 +76,10 @@ def add(
 @app.command("classify")
 def classify(
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="An audio or video file")],
-    threshold: Annotated[float, typer.Option(min=0.05, max=1.0, help="Threshold for every class")] = 0.6,
+    threshold: Annotated[
+        float | None,
+        typer.Option(min=0.05, max=1.0, help="Threshold for every class (default: the calibrated ones)"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Run the shipped detector over a file and print what it would have reported."""
@@ -84,9 +87,9 @@ def classify(
 
     from smartseoul.safety.sound.detector import StreamDetector
     from smartseoul.safety.sound.ingest import BadAudio, av_chunks
-    from smartseoul.safety.sound.model import DANGER_CLASSES, shipped
+    from smartseoul.safety.sound.model import shipped
 
-    detector = StreamDetector(shipped(), {c: threshold for c in DANGER_CLASSES}, cooldown_s=2.0)
+    detector = StreamDetector(shipped(), default_threshold=threshold, cooldown_s=2.0)
     start = datetime(2000, 1, 1, tzinfo=UTC)
     heard = 0
     found: list[dict[str, Any]] = []

@@ -3,9 +3,10 @@
 Audio arrives in packets of any size (already 16 kHz mono float, see :mod:`.ingest`). Every ``hop``
 the last second is looked at: below the gate (silence, a quiet night) it costs one RMS and nothing
 more; a window saturated at full scale is a microphone fault, never an alarm; otherwise the model
-scores it and any danger class at or above its threshold is a hit, unless the same class fired on
-this device within the cooldown. A hit carries a short WAV clip and the scores of the last seconds,
-so an operator can hear and see what the model heard.
+scores it and any danger class at or above its threshold in ``confirm`` of the last ``of``
+windows (thresholds calibrated per class on the validation split, see :mod:`.calibrate`) is a hit,
+unless the same class fired on this device within the cooldown. A hit carries a short WAV clip and
+the scores of the last seconds, so an operator can hear and see what the model heard.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from smartseoul.safety.sound.features import SAMPLE_RATE, WINDOW, clipped_fraction
-from smartseoul.safety.sound.model import CLASSES, DANGER_CLASSES, Model
+from smartseoul.safety.sound.model import CLASSES, DANGER_CLASSES, Model, shipped_calibration
 
 SATURATED_FRACTION = 0.2  # a fifth of a window at the rails: the microphone is overdriven or broken
 HISTORY_S = 8.0
@@ -74,25 +75,38 @@ class StreamDetector:
     def __init__(
         self,
         model: Model,
-        thresholds: dict[str, float],
+        thresholds: dict[str, float] | None = None,
         *,
-        default_threshold: float = 0.6,
+        default_threshold: float | None = None,
         gate_dbfs: float = -55.0,
         hop_s: float = 0.25,
         cooldown_s: float = 10.0,
         clip_s: float = 4.0,
         gate: bool = True,
-        confirm: int = 2,
+        confirm: int | None = None,
+        of: int | None = None,
     ) -> None:
         self.model = model
-        self.thresholds = {name: float(thresholds.get(name, default_threshold)) for name in DANGER_CLASSES}
+        # defaults: the per-class thresholds and rule calibrated on the validation split with the
+        # shipped model (model/metrics.json); a threshold given here (a device's own) wins, and a
+        # ``default_threshold`` replaces the calibrated ones for the classes not given
+        calibration = shipped_calibration()
+        given = thresholds or {}
+        fallback = calibration.thresholds if default_threshold is None else {}
+        self.thresholds = {
+            name: float(given.get(name, fallback.get(name, default_threshold or 0.0)))
+            for name in DANGER_CLASSES
+        }
         self.gate_dbfs = gate_dbfs
         self.gate = gate
-        # a class must clear its threshold in ``confirm`` consecutive windows: a 1 s window moves
-        # by a hop, so any real event (even a 0.2 s shot) sits in several; a one-window blip of a
-        # background does not (costs one hop of latency, removes most false alarms)
+        # a class must clear its threshold in ``confirm`` of the last ``of`` windows: a 1 s window
+        # moves by a hop, so any real event (even a 0.2 s shot) sits in several; a one-window blip
+        # of a background does not (costs a hop or two of latency, removes most false alarms)
+        if confirm is None:
+            confirm, of = calibration.confirm, of or calibration.of
         self.confirm = max(1, confirm)
-        self._streak: dict[str, int] = {}
+        self.of = max(self.confirm, of or self.confirm)
+        self._streak: dict[str, deque[bool]] = {}
         self.hop = max(1, int(hop_s * SAMPLE_RATE))
         self.cooldown = timedelta(seconds=cooldown_s)
         keep = max(int(clip_s * SAMPLE_RATE), WINDOW)
@@ -188,8 +202,9 @@ class StreamDetector:
                 continue
             score = float(vector[index])
             cleared = score >= self.thresholds[name]
-            self._streak[name] = self._streak.get(name, 0) + 1 if cleared else 0
-            if cleared and self._streak[name] >= self.confirm and (best is None or score > best[0]):
+            recent = self._streak.setdefault(name, deque(maxlen=self.of))
+            recent.append(cleared)
+            if cleared and sum(recent) >= self.confirm and (best is None or score > best[0]):
                 best = (score, name)
         if best is None:
             return None

@@ -178,6 +178,32 @@ def model_path() -> Path:
     return Path(str(resources.files("smartseoul.safety.sound") / "model" / MODEL_FILE))
 
 
+@dataclass(frozen=True)
+class Calibration:
+    """The decision rule calibrated on the validation split with the shipped model (never on test):
+    per-class thresholds and "``confirm`` of the last ``of`` windows"; see :mod:`.calibrate`."""
+
+    thresholds: dict[str, float]
+    confirm: int = 2
+    of: int = 2
+
+
+FALLBACK_THRESHOLD = 0.6  # a class the calibration does not name (or no metrics file at all)
+
+
+@lru_cache(maxsize=1)
+def shipped_calibration() -> Calibration:
+    """The thresholds and rule stored next to the shipped weights in ``model/metrics.json``."""
+    import json
+
+    path = model_path().parent / "metrics.json"
+    stored = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    given = stored.get("thresholds") or {}
+    thresholds = {name: float(given.get(name, FALLBACK_THRESHOLD)) for name in DANGER_CLASSES}
+    confirm, of = (stored.get("confirm") or [2, 2])[:2]
+    return Calibration(thresholds, int(confirm), max(int(of), int(confirm)))
+
+
 @lru_cache(maxsize=1)
 def shipped() -> Model:
     """The model that ships with the package (loaded once per process)."""

@@ -79,7 +79,6 @@ class SoundHub:
         detector = StreamDetector(
             shipped(),
             thresholds,
-            default_threshold=settings.sound_threshold,
             gate_dbfs=settings.sound_gate_dbfs,
             hop_s=settings.sound_hop_s,
             cooldown_s=settings.sound_cooldown_s,

@@ -27,7 +27,7 @@ from smartseoul.core.settings import Settings
 from smartseoul.safety.sound.detector import Hit
 from smartseoul.safety.sound.events import SoundDetected, SoundDeviceHealth
 from smartseoul.safety.sound.ingest import MAX_RATE, MIN_RATE
-from smartseoul.safety.sound.model import DANGER_CLASSES
+from smartseoul.safety.sound.model import DANGER_CLASSES, shipped_calibration
 from smartseoul.safety.sound.models import DEVICE_KINDS, SoundDetection, SoundDevice
 
 DEVICE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
@@ -157,9 +157,21 @@ def set_thresholds(
     return effective_thresholds(device, None)
 
 
+def default_thresholds(settings: Settings | None) -> dict[str, float]:
+    """Per class: the thresholds calibrated on the validation split with the shipped model, unless
+    the operator set ``SMARTSEOUL_SOUND_THRESHOLD`` explicitly (then that one value for every class).
+
+    Why: one value for all classes both misses quiet classes and lets claps through as glass; the
+    calibrated ones hold false alarms near the target on held-out background."""
+    if settings is not None and "sound_threshold" in settings.model_fields_set:
+        return {name: float(settings.sound_threshold) for name in DANGER_CLASSES}
+    return dict(shipped_calibration().thresholds)
+
+
 def effective_thresholds(device: SoundDevice, settings: Settings | None) -> dict[str, float]:
-    default = settings.sound_threshold if settings is not None else 0.6
-    return {name: float((device.thresholds or {}).get(name, default)) for name in DANGER_CLASSES}
+    """A device's own per-class thresholds win over the defaults."""
+    default = default_thresholds(settings)
+    return {name: float((device.thresholds or {}).get(name, default[name])) for name in DANGER_CLASSES}
 
 
 def device_dict(device: SoundDevice, settings: Settings | None = None) -> dict[str, Any]:

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from smartseoul.safety.sound.features import SAMPLE_RATE
-from smartseoul.safety.sound.model import CLASSES
+from smartseoul.safety.sound.model import CLASSES, DANGER_CLASSES, Calibration
+
+# the plumbing tests' rule, whatever the shipped calibration says: 0.6 for every class, 2 in a row
+PLAIN = Calibration({name: 0.6 for name in DANGER_CLASSES}, 2, 2)
+
+
+def plain_calibration(monkeypatch: Any) -> None:
+    """Pin the detector's and the service's defaults to :data:`PLAIN` for a test."""
+    from smartseoul.safety.sound import detector, service
+
+    monkeypatch.setattr(detector, "shipped_calibration", lambda: PLAIN)
+    monkeypatch.setattr(service, "shipped_calibration", lambda: PLAIN)
 
 
 def tone(freq: float, seconds: float, amplitude: float = 0.5, rate: int = SAMPLE_RATE) -> np.ndarray:

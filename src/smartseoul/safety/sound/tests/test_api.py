@@ -16,7 +16,8 @@ from smartseoul.core.db import utcnow
 from smartseoul.core.models import AuditEntry
 from smartseoul.safety.sound import runtime
 from smartseoul.safety.sound.models import SoundDevice
-from smartseoul.safety.sound.tests.helpers import ScriptedModel, pcm, tone
+from smartseoul.safety.sound.service import default_thresholds
+from smartseoul.safety.sound.tests.helpers import ScriptedModel, pcm, plain_calibration, tone
 
 CITY_HALL = {"lat": 37.5665, "lon": 126.9780}
 
@@ -26,6 +27,7 @@ def scripted(monkeypatch: pytest.MonkeyPatch) -> ScriptedModel:
     """The detector's plumbing under test, not the model: loud means scream."""
     model = ScriptedModel()
     monkeypatch.setattr(runtime, "shipped", lambda: model)
+    plain_calibration(monkeypatch)
     return model
 
 
@@ -103,7 +105,8 @@ def test_roles_and_bad_input_on_every_endpoint(client: Any, platform: Platform) 
     )
     assert answer.status_code == 200
     assert answer.json()["thresholds"]["siren"] == 0.95
-    assert answer.json()["thresholds"]["scream"] == platform.settings.sound_threshold
+    # the other classes keep their default: the calibrated per-class threshold
+    assert answer.json()["thresholds"]["scream"] == default_thresholds(platform.settings)["scream"]
 
 
 def test_microphones_post_and_stream_pcm_an_auditor_plays_the_clip_and_silence_is_a_fault(

@@ -17,7 +17,7 @@ from smartseoul.safety.incidents import bells
 from smartseoul.safety.sound import service, simulate
 from smartseoul.safety.sound.detector import StreamDetector, wav_bytes
 from smartseoul.safety.sound.features import SAMPLE_RATE
-from smartseoul.safety.sound.model import DANGER_CLASSES, shipped
+from smartseoul.safety.sound.model import shipped
 from smartseoul.safety.sound.tests.test_detector import T0
 
 
@@ -63,10 +63,10 @@ def test_the_shipped_model_hears_each_demo_event_and_not_the_demo_street() -> No
     model = shipped()
     rng = np.random.default_rng(8)
     for label in ("scream", "shout_help", "gunshot", "glass", "siren"):
-        detector = StreamDetector(model, {c: 0.6 for c in DANGER_CLASSES}, cooldown_s=30)
+        detector = StreamDetector(model, cooldown_s=30)  # the shipped (calibrated) defaults
         hits = detector.feed(simulate.scene(rng, label, 3.0, snr_db=15.0), T0)
         assert label in {h.label for h in hits}, (label, [(h.label, h.confidence) for h in hits])
-    quiet = StreamDetector(model, {c: 0.6 for c in DANGER_CLASSES})
+    quiet = StreamDetector(model)
     assert quiet.feed(simulate.scene(rng, None, 30.0), T0) == []
 
 

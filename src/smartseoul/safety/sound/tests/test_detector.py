@@ -18,7 +18,9 @@ T0 = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)
 
 
 def detector(model: ScriptedModel, **options: float) -> StreamDetector:
+    """The rule under test is pinned (2 windows in a row unless given), whatever was calibrated."""
     thresholds = {"scream": float(options.pop("scream", 0.6))}
+    options.setdefault("confirm", 2)
     return StreamDetector(model, thresholds, cooldown_s=options.pop("cooldown_s", 10.0), **options)  # type: ignore[arg-type]
 
 
@@ -120,3 +122,44 @@ def test_a_one_window_blip_is_not_an_alarm_but_two_in_a_row_are() -> None:
     steady = tone(300, 3.0, 0.05)
     assert detector(OneWindowBlip()).feed(steady, T0) == []
     assert len(detector(OneWindowBlip(), confirm=1).feed(steady, T0)) == 1  # type: ignore[arg-type]
+
+
+class Pattern(ScriptedModel):
+    """Says 'scream' (0.95) on the windows whose number is in ``loud``, background otherwise."""
+
+    def __init__(self, loud: set[int]) -> None:
+        super().__init__()
+        self.loud = loud
+
+    def classify_vector(self, audio: np.ndarray) -> np.ndarray:
+        scores = super().classify_vector(audio * 0)
+        if self.calls in self.loud:
+            scores[:2] = [0.05, 0.95]
+        return scores
+
+
+def test_k_of_n_windows_bridges_one_missed_window_but_not_two() -> None:
+    steady = tone(300, 4.0, 0.05)
+    # scream, miss, scream: 2 of the last 3 windows cleared; "2 in a row" never saw it
+    assert detector(Pattern({3, 5}), confirm=2, of=2).feed(steady, T0) == []
+    assert len(detector(Pattern({3, 5}), confirm=2, of=3).feed(steady, T0)) == 1
+    assert detector(Pattern({3, 6}), confirm=2, of=3).feed(steady, T0) == []
+    assert len(detector(Pattern({3, 4, 6}), confirm=3, of=4).feed(steady, T0)) == 1
+    assert detector(Pattern({3, 4}), confirm=3, of=4).feed(steady, T0) == []
+
+
+def test_the_defaults_are_the_calibrated_thresholds_and_rule_and_a_device_value_wins() -> None:
+    from smartseoul.safety.sound.model import DANGER_CLASSES, shipped_calibration
+
+    calibration = shipped_calibration()
+    assert set(calibration.thresholds) == set(DANGER_CLASSES)
+    assert all(0.05 <= v <= 1.0 for v in calibration.thresholds.values())
+    assert 1 <= calibration.confirm <= calibration.of
+    plain = StreamDetector(ScriptedModel())  # type: ignore[arg-type]
+    assert plain.thresholds == calibration.thresholds
+    assert (plain.confirm, plain.of) == (calibration.confirm, calibration.of)
+    own = StreamDetector(ScriptedModel(), {"glass": 0.42})  # type: ignore[arg-type]
+    assert own.thresholds["glass"] == 0.42
+    assert own.thresholds["scream"] == calibration.thresholds["scream"]
+    uniform = StreamDetector(ScriptedModel(), {"glass": 0.42}, default_threshold=0.7)  # type: ignore[arg-type]
+    assert uniform.thresholds == {n: 0.42 if n == "glass" else 0.7 for n in DANGER_CLASSES}

@@ -17,13 +17,14 @@ from smartseoul.safety.cctv.tests.helpers import JUNG_CENTRE, add_camera, offset
 from smartseoul.safety.incidents import bells
 from smartseoul.safety.incidents.models import Incident
 from smartseoul.safety.sound import runtime, service
-from smartseoul.safety.sound.tests.helpers import ScriptedModel, pcm, tone
+from smartseoul.safety.sound.tests.helpers import ScriptedModel, pcm, plain_calibration, tone
 
 
 @pytest.fixture(autouse=True)
 def scripted(monkeypatch: pytest.MonkeyPatch) -> ScriptedModel:
     model = ScriptedModel()
     monkeypatch.setattr(runtime, "shipped", lambda: model)
+    plain_calibration(monkeypatch)
     return model
 
 
