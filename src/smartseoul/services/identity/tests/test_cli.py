@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,9 +17,17 @@ from smartseoul.core import auth
 from smartseoul.core.bootstrap import bootstrap
 from smartseoul.core.db import make_engine
 from smartseoul.core.migrate import upgrade
-from smartseoul.core.settings import Settings
+from smartseoul.core.settings import Settings, get_settings
 from smartseoul.services.certificates import service as documents
 from smartseoul.services.identity import pki, service
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings() -> Iterator[None]:
+    """The CLI reads the process's cached settings: an earlier test's would point at its database."""
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 def test_the_operator_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
