@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -12,9 +14,17 @@ from smartseoul.core.bootstrap import bootstrap
 from smartseoul.core.db import make_engine
 from smartseoul.core.migrate import upgrade
 from smartseoul.core.models import AuditEntry
-from smartseoul.core.settings import Settings
+from smartseoul.core.settings import Settings, get_settings
 from smartseoul.core.tests.cli_helpers import run_cli
 from smartseoul.services.complaints import service
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings() -> Iterator[None]:
+    """The in-process CLI reads the cached settings: another test's would name another database."""
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 def test_create_list_use_and_revoke_a_key(tmp_path: Path) -> None:
