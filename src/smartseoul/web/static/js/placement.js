@@ -110,12 +110,21 @@
     drawSites(plan);
   }
 
+  // One poll at a time: the recent-plans list may also ask for a plan that the poll is
+  // already waiting on; only the newest request may act, so a stale answer or timer never
+  // fetches again once the plan is shown.
+  let pollTimer = null;
+  let loadGeneration = 0;
+
   function load(id) {
+    clearTimeout(pollTimer);
+    const generation = ++loadGeneration;
     return api("/api/v1/placement/plans/" + id).then(function (r) {
+      if (generation !== loadGeneration) return;
       if (r.status !== 200) { showError(r.body); return; }
       if (r.body.status === "queued" || r.body.status === "running") {
         stateEl.textContent = T.placement_queued;
-        setTimeout(function () { load(id); }, 1500);
+        pollTimer = setTimeout(function () { load(id); }, 1500);
         return;
       }
       if (r.body.status === "failed") { stateEl.textContent = T.placement_failed + ": " + (r.body.error || ""); return; }
@@ -138,7 +147,7 @@
         li.append(a);
         list.append(li);
       });
-      if (!root.dataset.plan && r.body.length && r.body[0].status === "done") load(r.body[0].id);
+      if (!root.dataset.plan && loadGeneration === 0 && r.body.length && r.body[0].status === "done") load(r.body[0].id);
     });
   }
 
