@@ -23,7 +23,9 @@ class IncidentOpened(Event):
 
     type_name = "safety.incident.opened.v1"
     incident_id: int
-    source: str
+    # Where the alarm came from (bell, tracking, sound, video, camera, operator). Not ``source``:
+    # that is the envelope's producer field, which would hide it from the payload.
+    origin: str
     kind: str
     priority: int
     lat: float | None

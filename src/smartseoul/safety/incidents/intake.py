@@ -45,6 +45,17 @@ def _coords(data: dict[str, Any]) -> tuple[float | None, float | None]:
     return None, None
 
 
+def _camera_ids(camera: Any) -> tuple[int, ...]:
+    return (int(camera),) if isinstance(camera, int) else ()
+
+
+def _placed(event: dict[str, Any], at: datetime, /, **fields: Any) -> Intake:
+    """An intake at the event's place (coordinates when both are numbers, its district) and time:
+    what every source shares, so a mapper says only what is its own."""
+    lat, lon = _coords(event)
+    return Intake(lat=lat, lon=lon, district_code=event.get("district_code"), at=at, **fields)
+
+
 def from_tracking_alarm(data: dict[str, Any], at: datetime) -> Intake | None:
     """An alarm of the location service; ``emergency`` marks an SOS whatever the kind says."""
     kind = str(data.get("kind", ""))
@@ -52,13 +63,15 @@ def from_tracking_alarm(data: dict[str, Any], at: datetime) -> Intake | None:
     if data.get("emergency"):
         priority, family = 1, "emergency"
     person = data.get("person_id")
-    lat, lon = _coords(data)
+    lat, _ = _coords(data)
     where_ko, where_en = ("", "")
     if lat is not None and data.get("position_is_last_known"):
         where_ko, where_en = " (마지막 위치)", " (last known position)"
     elif lat is None:
         where_ko, where_en = " (위치 없음)", " (no position)"
-    return Intake(
+    return _placed(
+        data,
+        at,
         source="tracking",
         kind=kind or "alarm",
         priority=priority,
@@ -67,10 +80,6 @@ def from_tracking_alarm(data: dict[str, Any], at: datetime) -> Intake | None:
         title_en=f"{en}: protected person #{person or '-'}{where_en}",
         ref=f"tracking.alarm:{data.get('alarm_id')}",
         subject=f"person:{person}" if person else f"device:{data.get('device_id')}",
-        lat=lat,
-        lon=lon,
-        district_code=data.get("district_code"),
-        at=at,
         data={"alarm_id": data.get("alarm_id"), "person_id": person},
     )
 
@@ -82,8 +91,9 @@ def from_camera_health(data: dict[str, Any], at: datetime) -> Intake | None:
     problem = str(data.get("problem", "fault"))
     camera = data.get("camera_id")
     ko, en = CAMERA_PROBLEMS.get(problem, ("카메라 이상", f"camera {problem}"))
-    lat, lon = _coords(data)
-    return Intake(
+    return _placed(
+        data,
+        at,
         source="camera",
         kind=f"camera_{problem}"[:32],
         priority=4,
@@ -92,19 +102,16 @@ def from_camera_health(data: dict[str, Any], at: datetime) -> Intake | None:
         title_en=f"{en}: camera #{camera} {data.get('detail') or ''}".strip(),
         ref=f"camera.health:{camera}:{problem}",
         subject=f"camera:{camera}",
-        lat=lat,
-        lon=lon,
-        district_code=data.get("district_code"),
-        at=at,
-        camera_ids=(int(camera),) if isinstance(camera, int) else (),
+        camera_ids=_camera_ids(camera),
     )
 
 
 def from_findnow(data: dict[str, Any], at: datetime) -> Intake | None:
     """A guardian cannot reach their child and asks the control room to find them now."""
     person = data.get("person_id")
-    lat, lon = _coords(data)
-    return Intake(
+    return _placed(
+        data,
+        at,
         source="tracking",
         kind="find_now",
         priority=2,
@@ -113,10 +120,6 @@ def from_findnow(data: dict[str, Any], at: datetime) -> Intake | None:
         title_en=f"guardian asks to find protected person #{person} now",
         ref=f"tracking.findnow:{data.get('request_id')}",
         subject=f"person:{person}",
-        lat=lat,
-        lon=lon,
-        district_code=data.get("district_code"),
-        at=at,
         data={"request_id": data.get("request_id"), "person_id": person},
     )
 
@@ -136,9 +139,10 @@ def from_sound_detection(data: dict[str, Any], at: datetime) -> Intake | None:
     priority, ko, en = labels.get(label, (2, "위험 소리 감지", f"{label} heard"))
     device = data.get("device_id")
     camera = data.get("camera_id")
-    lat, lon = _coords(data)
     confidence = float(data.get("confidence") or 0.0)
-    return Intake(
+    return _placed(
+        data,
+        at,
         source="sound",
         kind=f"sound_{label}"[:32],
         priority=priority,
@@ -146,12 +150,8 @@ def from_sound_detection(data: dict[str, Any], at: datetime) -> Intake | None:
         title_en=f"{en}: microphone {device} ({confidence:.0%})",
         ref=f"sound.detection:{data.get('detection_id')}",
         subject=f"sound:{device}",
-        lat=lat,
-        lon=lon,
-        district_code=data.get("district_code"),
-        at=at,
         bell_id=data.get("bell_id"),
-        camera_ids=(int(camera),) if isinstance(camera, int) else (),
+        camera_ids=_camera_ids(camera),
         data={"detection_id": data.get("detection_id"), "clip_url": data.get("clip_url"), "label": label},
     )
 
@@ -169,9 +169,10 @@ def from_video_detection(data: dict[str, Any], at: datetime) -> Intake | None:
     rule = str(data.get("rule", ""))
     priority, family, ko, en = kinds.get(rule, (3, "fault", "영상 이상 감지", rule))
     camera = data.get("camera_id")
-    lat, lon = _coords(data)
     confidence = float(data.get("confidence") or 0.0)
-    return Intake(
+    return _placed(
+        data,
+        at,
         source="video",
         kind=f"video_{rule}"[:32],
         priority=priority,
@@ -180,11 +181,7 @@ def from_video_detection(data: dict[str, Any], at: datetime) -> Intake | None:
         title_en=f"{en}: camera #{camera} ({confidence:.0%})",
         ref=f"monitoring.detection:{data.get('detection_id')}",
         subject=f"camera:{camera}:{rule}",
-        lat=lat,
-        lon=lon,
-        district_code=data.get("district_code"),
-        at=at,
-        camera_ids=(int(camera),) if isinstance(camera, int) else (),
+        camera_ids=_camera_ids(camera),
         data={
             "detection_id": data.get("detection_id"),
             "snapshot_url": data.get("snapshot_url"),

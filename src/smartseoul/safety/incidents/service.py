@@ -246,7 +246,7 @@ def _open(
     )
     event = IncidentOpened(
         incident_id=incident.id,
-        source=item.source,
+        origin=item.source,
         kind=item.kind,
         priority=priority,
         lat=item.lat,

@@ -76,7 +76,7 @@ def test_a_scream_at_a_bell_opens_an_incident_and_turns_the_nearest_camera(platf
     detection: dict[str, Any] = seen["sound.detection.v1"][0].data()
     assert (detection["label"], detection["bell_id"]) == ("scream", "B-SND-1")
     opened = seen["safety.incident.opened.v1"][0].data()
-    assert (opened["kind"], opened["priority"]) == ("sound_scream", 1)
+    assert (opened["kind"], opened["priority"], opened["origin"]) == ("sound_scream", 1, "sound")
     aimed = seen["safety.cameras.aimed.v1"][0].data()
     assert near in aimed["camera_ids"]
     assert far not in aimed["camera_ids"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -101,7 +102,13 @@ def test_coming_back_from_the_payment_page_confirms_even_when_the_callback_was_l
         slot_id = session.scalar(
             select(Slot.id)
             .join(Facility)
-            .where(Facility.fee_krw > 0, Facility.who_may_book == "anyone")
+            .where(
+                Facility.fee_krw > 0,
+                Facility.who_may_book == "anyone",
+                # the demo's slots start today: in the afternoon its first ones have begun
+                Slot.starts_at > datetime.now(UTC) + timedelta(hours=2),
+            )
+            .order_by(Slot.starts_at, Slot.id)
             .limit(1)
         )
     log_in(client, platform, "kim.lost", ["citizen"])
