@@ -6,6 +6,7 @@ Configuration table and ``smartseoul config`` are generated from this one place 
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 import sys
 from functools import lru_cache
@@ -655,6 +656,13 @@ class Settings(BaseSettings):
         title="RADIUS shared secret",
         description="Secret shared with the access controllers; requests that do not match are dropped.",
     )
+    wifi_radius_clients: str = Field(
+        "127.0.0.1/32,::1/128",
+        max_length=4000,
+        title="RADIUS clients",
+        description="Comma-separated addresses or networks (CIDR) of the access controllers allowed to "
+        "send accounting; requests from anywhere else are dropped and logged, secret or not.",
+    )
     # --- end of wifi settings ---
     # --- education settings (prefix education_) ---
     education_target_per_year: int = Field(
@@ -856,6 +864,16 @@ class Settings(BaseSettings):
     def _known_bus(cls, value: str) -> str:
         if not value.startswith(("memory://", "nats://", "tls://")):
             raise ValueError("use memory:// or nats://host:port")
+        return value
+
+    @field_validator("wifi_radius_clients")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for entry in filter(None, (part.strip() for part in value.split(","))):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network (CIDR)") from None
         return value
 
     @property

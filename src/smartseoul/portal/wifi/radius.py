@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import ipaddress
 import logging
 import re
 import struct
@@ -317,15 +318,46 @@ def record_from_packet(packet: Packet, received_at: datetime) -> AccountingRecor
 StoreMany = Callable[[list[AccountingRecord]], Awaitable[object]]
 
 
+Networks = tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+LOCAL_ONLY = "127.0.0.1/32,::1/128"
+
+
+def parse_networks(value: str) -> Networks:
+    """The allowed senders from "10.1.0.0/16, 192.0.2.7": a bare address is a /32 (or /128)."""
+    networks = []
+    for entry in (part.strip() for part in value.split(",")):
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError as error:
+            raise ValueError(f"{entry!r} is not an IP address or network: {error}") from None
+    return tuple(networks)
+
+
+def _allowed(host: str, networks: Networks) -> bool:
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address in network for network in networks)
+
+
 class AccountingProtocol(asyncio.DatagramProtocol):
     """Answers an Accounting-Request only after ``store`` kept it; drops (and logs) anything else.
 
+    Only declared access controllers may send (``clients``), as a RADIUS server's client list
+    works: the shared secret alone is weak (MD5 over a guessable header), and a sender outside the
+    list is dropped before its packet is even read.
     Requests that arrive while a store is running wait and are stored together in the next one:
     one transaction per batch, not per packet, so a burst costs a few commits."""
 
-    def __init__(self, secret: bytes, store: StoreMany) -> None:
+    def __init__(self, secret: bytes, store: StoreMany, clients: Networks | None = None) -> None:
         self.secret = secret
         self.store = store
+        self.clients = parse_networks(LOCAL_ONLY) if clients is None else clients
         self.transport: Any = None  # the loop's datagram transport (not a DatagramTransport subclass)
         self.pending: list[tuple[Packet, AccountingRecord, Any]] = []
         self.flushing: asyncio.Task[None] | None = None
@@ -337,6 +369,10 @@ class AccountingProtocol(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
         source = f"{addr[0]}:{addr[1]}"
+        if not _allowed(str(addr[0]), self.clients):
+            self.dropped += 1
+            log.warning("RADIUS packet from %s dropped: not in SMARTSEOUL_WIFI_RADIUS_CLIENTS", source)
+            return
         try:
             packet = decode_packet(data)
             if packet.code != ACCOUNTING_REQUEST:
@@ -367,11 +403,12 @@ class AccountingProtocol(asyncio.DatagramProtocol):
 
 
 async def serve(
-    host: str, port: int, secret: bytes, store: StoreMany
+    host: str, port: int, secret: bytes, store: StoreMany, clients: Networks | None = None
 ) -> tuple[asyncio.BaseTransport, AccountingProtocol]:
-    """Start the listener; close the returned transport to stop it."""
+    """Start the listener (only ``clients`` may send; default: this machine); close the returned
+    transport to stop it."""
     loop = asyncio.get_running_loop()
     transport, protocol = await loop.create_datagram_endpoint(
-        lambda: AccountingProtocol(secret, store), local_addr=(host, port)
+        lambda: AccountingProtocol(secret, store, clients), local_addr=(host, port)
     )
     return transport, protocol

@@ -87,7 +87,11 @@ async def start_radius(platform: Platform) -> asyncio.BaseTransport | None:
         )
 
     transport, _ = await radius.serve(
-        settings.wifi_radius_host, settings.wifi_radius_port, settings.wifi_radius_secret.encode(), store
+        settings.wifi_radius_host,
+        settings.wifi_radius_port,
+        settings.wifi_radius_secret.encode(),
+        store,
+        radius.parse_networks(settings.wifi_radius_clients),
     )
     log.info("RADIUS accounting on %s:%d", settings.wifi_radius_host, settings.wifi_radius_port)
     return transport

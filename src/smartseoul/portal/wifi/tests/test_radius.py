@@ -155,3 +155,43 @@ def _exchange(port: int, datagram: bytes) -> bytes | None:
             return sock.recv(4096)
         except TimeoutError:
             return None
+
+
+def test_only_declared_access_controllers_may_send_accounting(caplog: pytest.LogCaptureFixture) -> None:
+    """A correctly signed request from an address outside the client list is dropped unread."""
+    stored: list[radius.AccountingRecord] = []
+
+    async def store(found: list[radius.AccountingRecord]) -> None:
+        stored.extend(found)
+
+    async def scenario(clients: str) -> bytes | None:
+        networks = radius.parse_networks(clients)
+        transport, _ = await radius.serve("127.0.0.1", 0, SECRET, store, networks)
+        port = transport.get_extra_info("sockname")[1]
+        good = radius.encode_request(
+            11, radius.attributes_for(record(), "02-5E-00-00-00-07:Seoul_Free_WiFi"), SECRET
+        )
+        answer = await asyncio.to_thread(_exchange, port, good)
+        transport.close()
+        return answer
+
+    with caplog.at_level(logging.WARNING, logger="smartseoul.wifi.radius"):
+        refused = run_async(scenario("10.20.0.0/16, 192.0.2.7"))
+    assert refused is None
+    assert stored == []
+    assert "from 127.0.0.1:" in caplog.text
+    assert "SMARTSEOUL_WIFI_RADIUS_CLIENTS" in caplog.text
+    assert run_async(scenario("10.20.0.0/16, 127.0.0.0/8")) is not None
+    assert stored == [record()]
+
+
+@pytest.mark.parametrize("value", ["10.0.0.0/33", "city-hall", "10.0.0.1, nas.example"])
+def test_a_client_list_that_is_not_addresses_is_refused_naming_the_entry(value: str) -> None:
+    from pydantic import ValidationError
+
+    from smartseoul.core.settings import Settings
+
+    with pytest.raises(ValueError, match="is not an IP address or network"):
+        radius.parse_networks(value)
+    with pytest.raises(ValidationError, match="wifi_radius_clients"):
+        Settings(wifi_radius_clients=value)
