@@ -13,7 +13,15 @@ Both give the same guarantees, checked by one contract suite (``core/tests/test_
   cut short by ``stop()`` comes again at once. One subscription per durable name in a process; a
   durable subscribed again with another pattern starts over from the oldest event kept;
 * ephemeral subscriptions (``durable=None``: screens, SSE) get only what is published after they
-  subscribe, with the same retries.
+  subscribe, with the same retries;
+* transient events (``Event.transient``: heartbeats, live boxes) are never stored: they go to the
+  ephemeral subscriptions listening when they are published, once, without de-duplication or
+  retries (a handler that fails on one is logged), and never to a durable consumer. A durable
+  exists to miss nothing, which an event kept nowhere cannot promise; and several processes share
+  a durable, one event to one of them, where a transient event is for every listener. A consumer
+  that needs them subscribes ephemerally. On NATS they go by core NATS outside the stream, so
+  they may overtake, or be overtaken by, stored events on a subscription matching both;
+  in-process they keep the publishing order.
 
 At-least-once means a consumer with side effects must be idempotent: see
 :mod:`smartseoul.core.idempotency`. The in-process bus retries a failed event in place, so the
@@ -34,7 +42,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-from smartseoul.core.events import Event, MalformedEvent, decode_event, subject_matches
+from smartseoul.core.events import Event, MalformedEvent, decode_event, event_types, subject_matches
 
 if TYPE_CHECKING:
     from nats.aio.client import Client
@@ -115,7 +123,22 @@ def _record_dead_letter(bus: EventBus, consumer: str, event: Event, error: BaseE
     del bus.dead_letters[:-1000]
 
 
+async def _handle_transient(handler: Handler, name: str, event: Event) -> None:
+    """One attempt: a transient event that failed is stale by the time a retry would come."""
+    try:
+        await handler(event)
+    except asyncio.CancelledError:
+        raise
+    except Exception as error:
+        log.warning(
+            "consumer %s failed on transient %s (%s), not retried: %s", name, event.id, event.type, error
+        )
+
+
 # ---------------------------------------------------------------- in-process
+
+
+LIVE_BACKLOG = 10_000  # transient events waiting for one slow subscriber before the oldest go
 
 
 @dataclass
@@ -123,6 +146,10 @@ class _Consumer:
     pattern: str
     position: int  # sequence of the last acknowledged event
     active: bool = False
+    # Transient events for an ephemeral subscription, each with the sequence of the last stored
+    # event published before it, so it is handled in publishing order among the stored ones.
+    live: deque[tuple[int, Event]] = field(default_factory=lambda: deque(maxlen=LIVE_BACKLOG))
+    dropped: int = 0
 
 
 @dataclass
@@ -130,6 +157,7 @@ class _InProcessSubscription:
     bus: InProcessBus
     task: asyncio.Task[None]
     durable: str | None
+    consumer: _Consumer
     stopped: bool = field(default=False)
 
     async def stop(self) -> None:
@@ -175,6 +203,9 @@ class InProcessBus:
         return None
 
     async def publish(self, event: Event) -> None:
+        if event.transient:
+            self._publish_live(event)
+            return
         key = str(event.id)
         if key in self._recent_set:
             return
@@ -184,6 +215,25 @@ class InProcessBus:
         self._recent_set.add(key)
         self.sequence += 1
         self.log.append((self.sequence, event))
+        self._changed.set()
+
+    def _publish_live(self, event: Event) -> None:
+        """Hand a transient event to the ephemeral subscriptions listening now; keep it nowhere,
+        so it neither pushes real events out of the history nor takes a place in the
+        de-duplication window."""
+        for subscription in self.subscriptions:
+            consumer = subscription.consumer
+            if subscription.durable or not subject_matches(consumer.pattern, event.type):
+                continue
+            if len(consumer.live) == consumer.live.maxlen:
+                consumer.dropped += 1
+                if consumer.dropped % 1000 == 1:
+                    log.warning(
+                        "consumer ephemeral:%s is slow: %d transient events dropped",
+                        consumer.pattern,
+                        consumer.dropped,
+                    )
+            consumer.live.append((self.sequence, event))
         self._changed.set()
 
     async def subscribe(
@@ -203,7 +253,7 @@ class InProcessBus:
             consumer = _Consumer(pattern, position=self.sequence)
         name = _consumer_name(pattern, durable)
         task = asyncio.create_task(self._deliver(consumer, handler, name, max_deliver))
-        subscription = _InProcessSubscription(self, task, durable)
+        subscription = _InProcessSubscription(self, task, durable, consumer)
         self.subscriptions.add(subscription)
         return subscription
 
@@ -218,14 +268,22 @@ class InProcessBus:
     async def _deliver(self, consumer: _Consumer, handler: Handler, name: str, max_deliver: int) -> None:
         while True:
             pending = self._pending(consumer)
-            if not pending:
+            if not pending and not consumer.live:
                 self._changed.clear()
                 await self._changed.wait()
                 continue
             for sequence, event in pending:
+                await self._deliver_live(consumer, handler, name, before=sequence)
                 if subject_matches(consumer.pattern, event.type):
                     await self._handle(handler, name, event, max_deliver)
                 consumer.position = sequence
+            await self._deliver_live(consumer, handler, name, before=consumer.position + 1)
+
+    async def _deliver_live(self, consumer: _Consumer, handler: Handler, name: str, before: int) -> None:
+        """The transient events published before the stored event of sequence ``before``."""
+        while consumer.live and consumer.live[0][0] < before:
+            _after, event = consumer.live.popleft()
+            await _handle_transient(handler, name, event)
 
     async def _handle(self, handler: Handler, name: str, event: Event, max_deliver: int) -> None:
         for attempt in range(1, max_deliver + 1):
@@ -250,6 +308,8 @@ PULL_EXPIRES = 2.0  # seconds a pull request waits on the server for an event
 ACK_WAIT = 30.0  # seconds before the server sends an unacknowledged event again
 EPHEMERAL_IDLE = 3600.0  # the server removes an ephemeral consumer a crashed process left after this
 RETRY_AFTER = 1.0  # seconds before pulling again after the server refused a pull request
+LIVE_PENDING = 10_000  # transient events a slow subscription may hold; the client drops (and logs) more
+LIVE_SUFFIX = "-live"  # transient subjects: ``<prefix>-live.<type>``, outside the stream's ``<prefix>.>``
 
 
 def _safe_url(url: str) -> str:
@@ -466,6 +526,85 @@ class _NatsConsumer:
         return id(self)
 
 
+def _one_at_a_time(handler: Handler) -> Handler:
+    """The handler, never running twice at once: a subscription matching stored and transient
+    events gets both from two tasks, and handlers are written for one event at a time."""
+    lock = asyncio.Lock()
+
+    async def serialised(event: Event) -> None:
+        async with lock:
+            await handler(event)
+
+    return serialised
+
+
+class _LiveSubscription:
+    """Transient events for an ephemeral subscription, by core NATS: what is published while it
+    listens, once each; nothing is acknowledged, kept or sent again."""
+
+    def __init__(self, bus: NatsBus, subject: str, name: str, handler: Handler) -> None:
+        self.bus = bus
+        self.subject = subject
+        self.name = name
+        self.handler = handler
+        self.stopped = False
+        self.sub: NatsSubscription | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        connection = self.bus._connection()
+        self.sub = await connection.subscribe(self.subject, pending_msgs_limit=LIVE_PENDING)
+        await connection.flush()  # the server has the interest before subscribe() returns
+        self.task = asyncio.create_task(self._run(self.sub), name=f"bus live {self.name}")
+
+    async def _run(self, sub: NatsSubscription) -> None:
+        async for msg in sub.messages:
+            try:
+                event = decode_event(msg.data)
+            except MalformedEvent as error:
+                log.error("consumer %s: malformed message on %s skipped: %s", self.name, msg.subject, error)
+                continue
+            await _handle_transient(self.handler, self.name, event)
+
+    async def stop(self) -> None:
+        if self.stopped:
+            return
+        self.stopped = True
+        self.bus._live.discard(self)
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+        if self.sub is not None:
+            with contextlib.suppress(Exception):  # closed or reconnecting: the interest goes with it
+                await self.sub.unsubscribe()
+
+    def __hash__(self) -> int:
+        return id(self)
+
+
+@dataclass
+class _Subscriptions:
+    """An ephemeral subscription on NATS: its stored events and its transient ones."""
+
+    parts: list[_NatsConsumer | _LiveSubscription]
+
+    async def stop(self) -> None:
+        for part in self.parts:
+            await part.stop()
+
+
+def _paths(pattern: str) -> tuple[bool, bool]:
+    """Whether an ephemeral subscription needs the stream, core NATS, or both. A pattern naming one
+    known type needs one of them; any other may match types of either kind, including types this
+    process never imported (they come as GenericEvent), so it takes both: a core subscription
+    costs the server no storage and no polling."""
+    known = event_types().get(pattern)
+    if known is None:
+        return True, True
+    return not known.transient, known.transient
+
+
 class NatsBus:
     """JetStream: one stream holding ``<prefix>.<event type>`` subjects, pull consumers.
 
@@ -473,7 +612,9 @@ class NatsBus:
     processes subscribing with the same durable name share its events (each to one of them). The
     server keeps redelivering (``max_deliver`` is unlimited there); the bus counts the attempts
     and makes the dead letter itself, so an event is never dropped without one. An ephemeral
-    subscription is an ephemeral consumer from the next event on, deleted on ``stop()``.
+    subscription is an ephemeral consumer from the next event on, deleted on ``stop()``, and a
+    core NATS subscription to the transient subjects its pattern matches (the same pattern under
+    ``<prefix>-live.``); a pattern naming one known type takes only the path that type goes by.
     """
 
     def __init__(self, url: str, stream: str = "SMARTSEOUL", connect_timeout: float = 3.0) -> None:
@@ -485,10 +626,16 @@ class NatsBus:
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self._consumers: set[_NatsConsumer] = set()
+        self._live: set[_LiveSubscription] = set()
         self._active_durables: set[str] = set()
 
     def subject(self, event_type: str) -> str:
         return f"{self.prefix}.{event_type}"
+
+    def live_subject(self, event_type: str) -> str:
+        """Where a transient event (or pattern) goes: its first token is not the stream's, so the
+        stream's ``<prefix>.>`` never captures it."""
+        return f"{self.prefix}{LIVE_SUFFIX}.{event_type}"
 
     def _where(self) -> str:
         return f"NATS at {_safe_url(self.url)}"
@@ -558,10 +705,27 @@ class NatsBus:
         except Exception as error:
             await self.close()
             raise BusUnavailable(f"{self._where()}: JetStream stream {self.stream}: {error}") from None
+        await self._warn_if_transient_stored()
+
+    async def _warn_if_transient_stored(self) -> None:
+        """Transient events are meant to be kept nowhere; say so if some other stream on the server
+        (a catch-all ``>``, a stream named like ours plus ``-live``) captures them after all."""
+        from nats.js.errors import NotFoundError
+
+        try:
+            other = await self._jetstream().find_stream_name_by_subject(self.live_subject(">"))
+        except NotFoundError:
+            return
+        except Exception as error:  # only a check: the bus works without it
+            log.debug("%s: no check of the transient subjects: %s", self._where(), error)
+            return
+        log.warning("%s: stream %s stores the transient events of %s", self._where(), other, self.stream)
 
     async def close(self) -> None:
         for consumer in list(self._consumers):
             await consumer.stop()
+        for live in list(self._live):
+            await live.stop()
         connection, self._nc, self._js = self._nc, None, None
         if connection is not None:
             with contextlib.suppress(Exception):
@@ -583,12 +747,17 @@ class NatsBus:
             raise BusUnavailable(f"{self._where()}: {error or type(error).__name__}") from None
 
     async def publish(self, event: Event) -> None:
-        """Store the event in the stream; its id is the de-duplication key."""
-        js = self._jetstream()
+        """Store the event in the stream; its id is the de-duplication key. A transient event goes
+        by core NATS to whoever listens, stored nowhere."""
         try:
-            await js.publish(
+            if event.transient:
+                await self._connection().publish(self.live_subject(event.type), event.to_bytes())
+                return
+            await self._jetstream().publish(
                 self.subject(event.type), event.to_bytes(), headers={"Nats-Msg-Id": str(event.id)}
             )
+        except BusUnavailable:
+            raise
         except Exception as error:
             reason = str(error) or type(error).__name__
             raise BusUnavailable(f"{self._where()}: publishing {event.type} failed: {reason}") from error
@@ -598,6 +767,26 @@ class NatsBus:
     ) -> Subscription:
         _check_max_deliver(max_deliver)
         check_durable(durable)
+        name = _consumer_name(pattern, durable)
+        if durable is not None:  # stored events only: see the module's docstring
+            return await self._subscribe_stored(pattern, handler, durable, max_deliver, name)
+        stored_events, transient_events = _paths(pattern)
+        if not transient_events:
+            return await self._subscribe_stored(pattern, handler, durable, max_deliver, name)
+        if not stored_events:
+            return await self._subscribe_live(pattern, handler, name)
+        handler = _one_at_a_time(handler)
+        stored = await self._subscribe_stored(pattern, handler, durable, max_deliver, name)
+        try:
+            live = await self._subscribe_live(pattern, handler, name)
+        except BaseException:
+            await stored.stop()
+            raise
+        return _Subscriptions([stored, live])
+
+    async def _subscribe_stored(
+        self, pattern: str, handler: Handler, durable: str | None, max_deliver: int, name: str
+    ) -> _NatsConsumer:
         if durable is not None:
             if durable in self._active_durables:
                 raise RuntimeError(f"durable consumer {durable!r} is already active")
@@ -607,7 +796,6 @@ class NatsBus:
         except BaseException:
             self._active_durables.discard(durable or "")
             raise
-        name = _consumer_name(pattern, durable)
         subscription = _NatsConsumer(self, consumer, name, handler, max_deliver, durable)
         self._consumers.add(subscription)
         try:
@@ -616,6 +804,16 @@ class NatsBus:
             await subscription.stop()
             raise
         return subscription
+
+    async def _subscribe_live(self, pattern: str, handler: Handler, name: str) -> _LiveSubscription:
+        live = _LiveSubscription(self, self.live_subject(pattern), name, handler)
+        self._live.add(live)
+        try:
+            await live.start()
+        except BaseException:
+            await live.stop()
+            raise
+        return live
 
     async def _ensure_consumer(self, subject: str, durable: str | None) -> str:
         """Create the server-side consumer, or reuse a durable one; return its name."""

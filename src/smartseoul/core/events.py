@@ -32,6 +32,11 @@ class Event(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     type_name: ClassVar[str] = ""
+    transient: ClassVar[bool] = False
+    """A transient event is news only while it is sent (a liveness beat, the latest boxes): the bus
+    delivers it to the subscribers listening at that moment and never stores it, so there is no
+    replay, no durable delivery, no de-duplication and no redelivery; a handler that fails on one
+    is logged. Everything another domain must not miss stays durable (the default)."""
     id: UUID = Field(default_factory=uuid4)
     time: datetime = Field(default_factory=utcnow)
     source: str = "smartseoul"

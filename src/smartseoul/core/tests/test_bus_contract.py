@@ -23,6 +23,7 @@ import anyio
 import nats
 import pytest
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -70,7 +71,21 @@ class Elsewhere(Event):
     type_name: ClassVar[str] = "other.a.one.v1"
 
 
+class Pulse(Event):
+    """A transient event, like a video worker's heartbeat."""
+
+    type_name: ClassVar[str] = "test.live.pulse.v1"
+    transient: ClassVar[bool] = True
+    beat: int = 0
+
+
+class LiveBoxes(Event):
+    type_name: ClassVar[str] = "test.live.boxes.v1"
+    transient: ClassVar[bool] = True
+
+
 THING = ThingHappened.type_name
+PULSE = Pulse.type_name
 
 
 def things(count: int, start: int = 0) -> list[ThingHappened]:
@@ -473,6 +488,133 @@ async def test_an_ephemeral_subscription_gets_only_what_is_published_after_it(bu
     await eventually(lambda: sentinel.id in again.ids(), "the sentinel")
     assert again.ids() == [sentinel.id]
     assert received.ids() == [later.id]
+
+
+# ---------------------------------------------------------------- transient events
+
+
+@pytest.mark.anyio
+async def test_a_transient_event_reaches_only_the_subscriptions_listening_when_it_is_sent(
+    bus: EventBus,
+) -> None:
+    early = Recorder()
+    early_subscription = await bus.subscribe("test.live.>", early)  # a wildcard: stored and transient
+    first = Pulse(beat=1)
+    await bus.publish(first)
+    await eventually(lambda: early.ids() == [first.id], "the pulse on the listening subscription")
+
+    late = Recorder()
+    await bus.subscribe(PULSE, late)  # after the first pulse: it never gets it
+    second = Pulse(beat=2)
+    await bus.publish(second)
+    await eventually(lambda: second.id in late.ids() and second.id in early.ids(), "the second pulse")
+    assert late.ids() == [second.id]
+    assert early.ids() == [first.id, second.id]
+
+    await early_subscription.stop()
+    third = Pulse(beat=3)
+    await bus.publish(third)
+    await eventually(lambda: third.id in late.ids(), "the third pulse")
+    assert early.ids() == [first.id, second.id]  # stopped: hears no more
+
+
+@pytest.mark.anyio
+async def test_transient_events_follow_the_same_patterns(bus: EventBus) -> None:
+    one_token, the_rest, exact = Recorder(), Recorder(), Recorder()
+    await bus.subscribe("test.live.*.v1", one_token)
+    await bus.subscribe("test.>", the_rest)
+    await bus.subscribe(PULSE, exact)
+    pulse, boxes, stored = Pulse(), LiveBoxes(), ThingHappened(name="stored")
+    sentinel = Pulse(beat=99)  # transient too, published last: it comes behind the others
+    await publish_all(bus, [pulse, boxes, stored, sentinel])
+    everyone = (one_token, the_rest, exact)
+    await eventually(lambda: all(sentinel.id in r.ids() for r in everyone), "the sentinel everywhere")
+    await eventually(lambda: stored.id in the_rest.ids(), "the stored event")
+
+    assert exact.ids() == ids([pulse, sentinel])
+    assert one_token.ids() == ids([pulse, boxes, sentinel])
+    assert sorted(the_rest.ids()) == sorted(ids([pulse, boxes, stored, sentinel]))  # each once
+
+
+@pytest.mark.anyio
+async def test_durable_consumers_never_get_transient_events(bus: EventBus) -> None:
+    steady, listening = Recorder(), Recorder()
+    subscription = await bus.subscribe("test.>", steady, durable="steady")
+    await bus.subscribe("test.>", listening)
+    kept = ThingHappened(name="kept")
+    await publish_all(bus, [Pulse(beat=1), kept])
+    await eventually(lambda: kept.id in steady.ids() and len(listening.events) == 2, "both events")
+    await subscription.stop()
+
+    await bus.publish(Pulse(beat=2))  # while the durable is away: not kept for it either
+    resumed, newcomer = Recorder(), Recorder()
+    await bus.subscribe("test.>", resumed, durable="steady")
+    await bus.subscribe("test.>", newcomer, durable="newcomer")  # a new durable gets the history
+    after = ThingHappened(name="after")
+    await publish_all(bus, [Pulse(beat=3), after])
+    await eventually(lambda: after.id in resumed.ids() and after.id in newcomer.ids(), "the event after")
+
+    assert steady.ids() == [kept.id]
+    assert resumed.ids() == [after.id]
+    assert newcomer.ids() == [kept.id, after.id]  # the history holds no pulse
+
+
+@pytest.mark.anyio
+async def test_a_handler_failing_on_a_transient_event_is_logged_and_not_retried(
+    bus: EventBus, caplog: pytest.LogCaptureFixture
+) -> None:
+    bad, good = Pulse(beat=1), Pulse(beat=2)
+    received = Recorder(fail=lambda event, _attempt: event.id == bad.id)
+    await bus.subscribe(PULSE, received)
+    with caplog.at_level(logging.WARNING, logger="smartseoul.core.bus"):
+        await publish_all(bus, [bad, good])
+        await eventually(lambda: good.id in received.ids(), "the pulse after the failed one")
+        sentinel = Pulse(beat=3)
+        await bus.publish(sentinel)
+        await eventually(lambda: sentinel.id in received.ids(), "the sentinel")
+
+    assert received.attempts == ids([bad, good, sentinel])  # one attempt each, in order
+    assert bus.dead_letters == []  # a heartbeat nobody handled is not a dead letter
+    assert any(str(bad.id) in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.anyio
+async def test_transient_events_leave_the_in_process_history_to_real_events() -> None:
+    bus = InProcessBus(max_events=3, duplicate_window=3)
+    kept = things(3)
+    try:
+        await publish_all(bus, [*kept, *(Pulse(beat=n) for n in range(50))])
+        await bus.publish(kept[0])  # still inside the de-duplication window
+        slow = Recorder()
+        await bus.subscribe(THING, slow, durable="slow")
+        await eventually(lambda: len(slow.events) == 3, "the three kept events")
+        assert slow.ids() == ids(kept)
+    finally:
+        await bus.close()
+
+
+@pytest.mark.anyio
+@pytest.mark.nats
+async def test_transient_events_are_not_stored_in_the_stream(nats_bus: NatsBus) -> None:
+    received = Recorder()
+    await nats_bus.subscribe(">", received)
+    async with jetstream() as js:
+        before = (await js.stream_info(nats_bus.stream)).state.messages
+        other_process = NatsBus(NATS_URL, stream=nats_bus.stream)
+        await other_process.start()
+        try:
+            pulses = [Pulse(beat=n) for n in range(20)]
+            stored = ThingHappened(name="stored")
+            await publish_all(other_process, [*pulses, stored])
+            await eventually(
+                lambda: set(ids([*pulses, stored])) <= set(received.ids()), "every event from the other bus"
+            )
+        finally:
+            await other_process.close()
+        after = (await js.stream_info(nats_bus.stream)).state.messages
+        assert after == before + 1  # the stored event alone
+        with pytest.raises(NotFoundError):  # no stream on the server captures transient subjects
+            await js.find_stream_name_by_subject(nats_bus.live_subject(PULSE))
 
 
 # ---------------------------------------------------------------- idempotent consumers

@@ -7,7 +7,9 @@ worker, wherever it was started (the platform's own ``monitoring_workers`` or ``
 monitoring worker`` on another machine), joins the group:
 
 * each worker publishes a heartbeat (``monitoring.worker.heartbeat.v1``) every ``HEARTBEAT_S``
-  with the state and the latest boxes of the cameras it holds;
+  with the state and the latest boxes of the cameras it holds. A heartbeat is news for that second
+  only, so it is a transient event: it reaches the workers and supervisors listening (ephemeral
+  subscriptions) and is stored nowhere, not in the JetStream stream nor in a bus's history;
 * the live workers are those heard within ``DEAD_AFTER_S``; each camera belongs to the live worker
   that ranks highest for it (rendezvous hashing), which every worker computes alike from the same
   heartbeats, so no coordinator is needed and a join or a death moves only the cameras concerned;
@@ -40,7 +42,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict
 from multiprocessing.process import BaseProcess
-from typing import Any
+from typing import Any, ClassVar
 
 import cv2
 from pydantic import Field
@@ -69,6 +71,9 @@ class WorkerHeartbeat(Event):
     """A worker is alive; the cameras it holds (per-camera state) and their latest boxes."""
 
     type_name = "monitoring.worker.heartbeat.v1"
+    # Once a second per worker: kept by nobody (see the module docstring), shown on no ticker.
+    transient: ClassVar[bool] = True
+    on_screens: ClassVar[bool] = False
     worker: str
     cameras: dict[int, dict[str, Any]] = Field(default_factory=dict)
     tracks: dict[int, list[Any]] = Field(default_factory=dict)
@@ -81,6 +86,8 @@ class CameraJobs(Event):
     """Every camera to watch, with its stream, rules, threshold and masks (the whole list)."""
 
     type_name = "monitoring.jobs.v1"
+    # Stream URLs (with any camera password) and zones: for workers, not for the console ticker.
+    on_screens: ClassVar[bool] = False
     jobs: list[dict[str, Any]]
 
 
@@ -88,6 +95,8 @@ class WorkerReport(Event):
     """A worker message that must reach the platform once: a rule hit or a health transition."""
 
     type_name = "monitoring.worker.report.v1"
+    # The engine turns it into ``monitoring.detection.v1``, which is the one screens show.
+    on_screens: ClassVar[bool] = False
     worker: str
     message: list[Any]
     snapshot: str | None = None  # base64 JPEG

@@ -23,12 +23,15 @@ import pytest
 
 from conftest import require_service
 from smartseoul.core.bootstrap import Platform
-from smartseoul.core.events import decode_event
+from smartseoul.core.bus import InProcessBus
+from smartseoul.core.events import Event, GenericEvent, decode_event
 from smartseoul.safety.monitoring import service
 from smartseoul.safety.monitoring.cluster import (
     DEAD_AFTER_S,
     BusSupervisor,
     BusWorker,
+    CameraJobs,
+    WorkerHeartbeat,
     WorkerReport,
     job_data,
     job_of,
@@ -41,6 +44,7 @@ from smartseoul.safety.monitoring.streams import StreamServer
 from smartseoul.safety.monitoring.tests.test_api import _setup
 from smartseoul.safety.monitoring.worker import CameraJob, WorkerConfig
 from smartseoul.safety.videowall.scenes import encode_jpeg
+from smartseoul.web.stream import StreamHub
 
 NATS_URL = "nats://127.0.0.1:4222"
 ZONE = ((0.1, 0.1), (0.9, 0.1), (0.9, 0.9))
@@ -111,6 +115,34 @@ def test_a_report_off_the_wire_is_stored_by_the_engine(platform: Platform) -> No
         assert service.snapshot_bytes(stored[0], platform.settings.data_dir) == jpeg
 
 
+def test_the_workers_chatter_stays_off_the_console_ticker() -> None:
+    """Heartbeats (every second per worker), jobs (camera URLs) and raw reports are for the
+    workers and the engine; the ticker shows the detections the engine makes of them."""
+
+    async def ticker_after(events: list[Event]) -> list[str]:
+        bus = InProcessBus()
+        hub = StreamHub(bus)
+        await hub.start()
+        try:
+            for event in events:
+                await bus.publish(event)
+            await bus.publish(GenericEvent(event_type="test.ticker.sentinel.v1"))
+            for _ in range(1000):  # at most 10 s for the hub's task to take the sentinel
+                if hub.recent:
+                    break
+                await asyncio.sleep(0.01)
+            return [payload["type"] for payload in hub.recent]
+        finally:
+            await hub.stop()
+
+    chatter: list[Event] = [
+        WorkerHeartbeat(worker="w1", cameras={1: {"age_s": 0.2}}),
+        CameraJobs(jobs=[job_data(CameraJob(1, "rtsp://admin:secret@cam/1"))]),
+        WorkerReport(worker="w1", message=["health", 1, "frozen"]),
+    ]
+    assert asyncio.run(ticker_after(chatter)) == ["test.ticker.sentinel.v1"]
+
+
 def _wait(condition: Any, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -127,6 +159,17 @@ async def _delete_stream(stream: str) -> None:
             await connection.jetstream().delete_stream(stream)
     finally:
         await connection.close()
+
+
+async def _stored_types(stream: str) -> set[str]:
+    """The event types the stream holds at least one event of."""
+    connection = await nats.connect(NATS_URL)
+    try:
+        info = await connection.jetstream().stream_info(stream, subjects_filter=">")
+    finally:
+        await connection.close()
+    prefix = f"{stream.lower()}."
+    return {subject.removeprefix(prefix) for subject in info.state.subjects or {}}
 
 
 @pytest.fixture
@@ -165,6 +208,9 @@ def test_two_separate_workers_share_the_cameras_and_a_dead_ones_move(stream: str
             )
 
         assert _wait(shared, 60), (supervisor.holders, supervisor.status)
+        stored = asyncio.run(_stored_types(stream))  # heard by all, yet kept nowhere: only the jobs
+        assert CameraJobs.type_name in stored
+        assert WorkerHeartbeat.type_name not in stored
         moving = sorted(supervisor.holders["worker-a"])
         workers["worker-a"].kill()
         assert _wait(lambda: any(m[0] == "crashed" and m[1] == "worker-a" for m in messages), 20)
