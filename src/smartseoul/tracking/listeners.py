@@ -61,7 +61,9 @@ async def handle_stream(
     client = _peer(writer)
     try:
         while True:
-            data = await asyncio.wait_for(reader.read(READ_SIZE), IDLE_TIMEOUT)
+            # asyncio.timeout, not wait_for: wait_for wraps every read in a task of its own
+            async with asyncio.timeout(IDLE_TIMEOUT):
+                data = await reader.read(READ_SIZE)
             if not data:
                 return
             for item in decoder.feed(data):

@@ -41,11 +41,11 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
 from itertools import chain
 from time import monotonic
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -332,9 +332,9 @@ def rule_of(zone: SafeZone) -> Rule:
     )
 
 
-@dataclass(frozen=True)
-class ZoneFix:
-    """One valid GPS fix of a person, as zone evaluation needs it."""
+class ZoneFix(NamedTuple):
+    """One valid GPS fix of a person, as zone evaluation needs it (a named tuple: one is made
+    for every stored fix, and a frozen dataclass took several times longer to build)."""
 
     person_id: int
     device_id: int
@@ -379,6 +379,10 @@ class ZoneIndex:
         self._cap = np.array([c.inner_radius / 2 for c in self.shapes], dtype=float)
         self._targets = np.array([c.target for c in self.shapes], dtype=object)
         self._areas = np.array([c.area for c in self.shapes], dtype=object)
+        # circles are measured with NumPy alone (distance to the centre): no GEOS point per fix
+        self._circle = np.array([isinstance(c.target, Point) for c in self.shapes], dtype=bool)
+        self._cx = np.array([c.target.x if isinstance(c.target, Point) else 0.0 for c in self.shapes])
+        self._cy = np.array([c.target.y if isinstance(c.target, Point) else 0.0 for c in self.shapes])
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -396,11 +400,43 @@ class ZoneIndex:
         k = self._k[zone_idx]
         x = lons * METRES_PER_DEGREE * k
         y = EARTH_RADIUS_M * np.sin(np.radians(lats)) / k
-        points = shapely.points(x, y)
-        distance = shapely.distance(self._targets[zone_idx], points) - self._offset[zone_idx]
-        inside = shapely.contains(self._areas[zone_idx], points)  # None (not a polygon): False
-        signed: np.ndarray = np.where(inside, -distance, distance)
+        circle = self._circle[zone_idx]
+        signed: np.ndarray = np.hypot(x - self._cx[zone_idx], y - self._cy[zone_idx]) - self._offset[zone_idx]
+        other = np.flatnonzero(~circle)
+        if len(other):
+            shapes = zone_idx[other]
+            points = shapely.points(x[other], y[other])
+            distance = shapely.distance(self._targets[shapes], points) - self._offset[shapes]
+            inside = shapely.contains(self._areas[shapes], points)  # None (not a polygon): False
+            signed[other] = np.where(inside, -distance, distance)
         return signed
+
+    def pairs(
+        self, fixes: Sequence[ZoneFix], base_margin_m: float = DEFAULT_MARGIN_M
+    ) -> tuple[list[int], list[int], list[int]]:
+        """Every (fix, zone of its person) pair, in fix order then the person's zone order, with
+        its side as a code (0 inside, 1 in the band, 2 outside; see ``SIDES_BY_CODE``): three
+        parallel lists of fix index, zone index and code, all pairs in one vectorised call."""
+        if not fixes or not self.rules:
+            return [], [], []
+        by_person = self.by_person
+        per_fix = [by_person.get(f.person_id, ()) for f in fixes]
+        counts = np.fromiter((len(z) for z in per_fix), dtype=np.int64, count=len(fixes))
+        total = int(counts.sum())
+        if total == 0:
+            return [], [], []
+        fix_idx = np.repeat(np.arange(len(fixes)), counts)
+        zone_idx = np.fromiter(chain.from_iterable(per_fix), dtype=np.int64, count=total)
+        lats = np.fromiter((f.lat for f in fixes), dtype=float, count=len(fixes))[fix_idx]
+        lons = np.fromiter((f.lon for f in fixes), dtype=float, count=len(fixes))[fix_idx]
+        distances = self.signed_distances(lats, lons, zone_idx)
+        margins = np.fromiter(
+            (margin_for(f.accuracy_m, base_margin_m) for f in fixes), dtype=float, count=len(fixes)
+        )
+        caps = np.minimum(margins[fix_idx], self._cap[zone_idx])
+        # the rule of classify(), for every pair at once
+        codes = np.where(distances < -caps, 0, np.where(distances > caps, 2, 1))
+        return fix_idx.tolist(), zone_idx.tolist(), codes.tolist()
 
     def sides(
         self, fixes: Sequence[ZoneFix], base_margin_m: float = DEFAULT_MARGIN_M
@@ -409,23 +445,7 @@ class ZoneIndex:
         result: list[dict[int, Side]] = [
             dict.fromkeys(self.by_person.get(f.person_id, ()), Side.OUTSIDE) for f in fixes
         ]
-        if not fixes or not self.rules:
-            return result
-        per_fix = [result[i].keys() for i in range(len(fixes))]
-        counts = np.fromiter((len(z) for z in per_fix), dtype=np.int64, count=len(fixes))
-        total = int(counts.sum())
-        if total == 0:
-            return result
-        fix_idx = np.repeat(np.arange(len(fixes)), counts)
-        zone_idx = np.fromiter(chain.from_iterable(per_fix), dtype=np.int64, count=total)
-        lats = np.array([f.lat for f in fixes], dtype=float)[fix_idx]
-        lons = np.array([f.lon for f in fixes], dtype=float)[fix_idx]
-        distances = self.signed_distances(lats, lons, zone_idx)
-        margins = np.array([margin_for(f.accuracy_m, base_margin_m) for f in fixes], dtype=float)
-        caps = np.minimum(margins[fix_idx], self._cap[zone_idx])
-        # the rule of classify(), for every pair at once: 0 inside, 1 in the band, 2 outside
-        codes = np.where(distances < -caps, 0, np.where(distances > caps, 2, 1))
-        for f, z, code in zip(fix_idx.tolist(), zone_idx.tolist(), codes.tolist(), strict=True):
+        for f, z, code in zip(*self.pairs(fixes, base_margin_m), strict=True):
             result[f][z] = SIDES_BY_CODE[code]
         return result
 
@@ -681,47 +701,84 @@ def evaluate(
 ) -> list[ZoneAlarm]:
     """Run a batch of fixes through every zone of their persons (in device-time order), write the
     states that are due (all of them without a long-lived ``states``), and return the alarms
-    (confirmed changes, then overdue arrivals at ``now``)."""
+    (confirmed changes, then overdue arrivals at ``now``).
+
+    Nearly every fix leaves a zone where it was: same side (or in the band), nothing pending.
+    Such a pair only moves the times of the last fixes, which :func:`_unchanged` does in place
+    without the general :func:`step`; any other pair takes the general path."""
     ordered = sorted((f for f in fixes if index.by_person.get(f.person_id)), key=lambda f: f.time)
     if not ordered:
         return []
-    sides = index.sides(ordered, margin_m)
-    keys = {(f.person_id, index.rules[z].id) for f in ordered for z in index.by_person[f.person_id]}
+    fix_idx, zone_idx, codes = index.pairs(ordered, margin_m)
     states = states if states is not None else ZoneStates()
-    states.load(session, keys)
+    if not states.everything:
+        keys = {(ordered[f].person_id, index.rules[z].id) for f, z in zip(fix_idx, zone_idx, strict=True)}
+        states.load(session, keys)
     dwell = timedelta(seconds=dwell_s)
     alarms: list[ZoneAlarm] = []
     last_fix: dict[int, ZoneFix] = {}
-    for fix, by_zone in zip(ordered, sides, strict=True):
+    tracked, soft = states.tracked, states.soft
+    day_starts: dict[int, datetime] = {}  # fix index -> start of its Seoul day, in UTC
+    rules = index.rules
+    for f, z, code in zip(fix_idx, zone_idx, codes, strict=True):
+        fix = ordered[f]
+        rule = rules[z]
+        key = (fix.person_id, rule.id)
+        state = tracked.get(key)
+        if state is not None and _unchanged(state, code, fix.time, day_starts, f):
+            soft.add(key)
+            continue
+        before = _durable(state)
+        state, change = step(state, SIDES_BY_CODE[code], fix.time, dwell)
+        if state is not None:
+            states.put(key, state, before)
+        if change is None:
+            continue
+        alarms.extend(
+            ZoneAlarm(
+                kind, rule.id, fix.person_id, fix.device_id, fix.district_code, fix.time, fix.lat, fix.lon
+            )
+            for kind in alarm_kinds(rule, change)
+        )
+    for fix in ordered:
         last_fix[fix.person_id] = fix
-        for z, side in by_zone.items():
-            rule = index.rules[z]
-            key = (fix.person_id, rule.id)
-            prior = states.get(key)
-            before = _durable(prior)
-            state, change = step(prior, side, fix.time, dwell)
-            if state is not None:
-                states.put(key, state, before)
-            if change is None:
-                continue
-            for kind in alarm_kinds(rule, change):
-                alarms.append(
-                    ZoneAlarm(
-                        kind,
-                        rule.id,
-                        fix.person_id,
-                        fix.device_id,
-                        fix.district_code,
-                        fix.time,
-                        fix.lat,
-                        fix.lon,
-                    )
-                )
     for person_id, fix in last_fix.items():
         for z in index.by_person[person_id]:
-            alarms.extend(_overdue(states, index.rules[z], now, fix))
+            if rules[z].arrive_by is not None:
+                alarms.extend(_overdue(states, rules[z], now, fix))
     states.save(session)
     return alarms
+
+
+def _unchanged(state: Tracked, code: int, at: datetime, day_starts: dict[int, datetime], f: int) -> bool:
+    """Apply a fix that changes nothing durable (see :func:`_durable`) to ``state`` in place and
+    return True, or return False and leave ``state`` alone: the same as :func:`step` for a newer
+    fix on the side the state is already on (or in the band), with no change under way, that
+    does not make the person's first inside fix of a Seoul day."""
+    last = state.last_fix_at
+    if last is None or at <= last or state.pending_since is not None:
+        return False
+    if code != 1 and (code == 0) != state.inside:  # clearly on the other side: a change starts
+        return False
+    if state.inside and not _same_seoul_day(state.last_inside_at, at, day_starts, f):
+        return False
+    state.last_fix_at = at
+    if state.inside:
+        state.last_inside_at = at
+    return True
+
+
+def _same_seoul_day(earlier: datetime | None, at: datetime, day_starts: dict[int, datetime], f: int) -> bool:
+    """Whether ``earlier`` (not after ``at``) falls on ``at``'s Seoul day; the day's start is
+    worked out once per fix, not once per zone."""
+    if earlier is None:
+        return False
+    start = day_starts.get(f)
+    if start is None:
+        local = at.astimezone(SEOUL)
+        midnight = datetime.combine(local.date(), time(0), tzinfo=SEOUL)
+        start = day_starts[f] = midnight.astimezone(UTC)
+    return earlier >= start
 
 
 def _overdue(states: ZoneStates, rule: Rule, now: datetime, fix: ZoneFix | None) -> list[ZoneAlarm]:
