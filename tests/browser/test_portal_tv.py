@@ -1,13 +1,16 @@
 """The portal in a real headless Chromium: the 10-foot TV UI walked with the remote's keys only
 (arrows, Enter, Back) reaching every item with the focus always visible and never trapped; the
-JavaScript budget of content pages; the phone and reading layouts; WCAG 2.2 AA on every page."""
+JavaScript budget of content pages; the phone and reading layouts; WCAG 2.2 AA on every page; the
+alert banner following the public alerts live on a page left open (no reload, no stolen focus)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from conftest import make_account
 from smartseoul.portal.content.simulate import seed_demo
@@ -166,3 +169,73 @@ def test_an_editor_writes_a_draft_on_an_accessible_page(page: Any, live_server: 
     page.wait_for_url("**/console/content/*")
     assert page.locator("h1").inner_text() == "브라우저 시험 공지"
     assert axe_violations(page) == []
+
+
+LIVE_HEADLINE = "강남구 도로 침수, 우회 운행"
+PATIENCE_MS = 30_000  # a shared, loaded machine: the stream and the page may take seconds
+
+
+def _announce(live_server: LiveServer, outcome: alerts.Outcome) -> None:
+    """Publish an alert service outcome on the server's own bus, as the alerts API does."""
+    for event in outcome.events:
+        live_server.run(live_server.platform.bus.publish(event))
+
+
+def test_the_banner_follows_alerts_live_without_a_reload_or_a_stolen_focus(
+    browser: Any, live_server: LiveServer
+) -> None:
+    """A TV and a tablet left on the portal see an alert arrive and leave, never reloading."""
+    platform = live_server.platform
+    created = browser.new_context(
+        base_url=live_server.url, viewport={"width": 1920, "height": 1080}, locale="ko-KR"
+    )
+    created.set_default_timeout(PATIENCE_MS)
+    errors: list[str] = []
+    try:
+        tv, portal, elsewhere = created.new_page(), created.new_page(), created.new_page()
+        for screen in (tv, portal, elsewhere):
+            screen.on("pageerror", lambda error: errors.append(str(error)))
+        tv.goto("/tv")
+        portal.goto("/portal")
+        elsewhere.goto("/sites/jongno-gu/")  # another district: a Gangnam alert is not its business
+        for screen in (tv, portal, elsewhere):
+            screen.evaluate("() => { window.notReloaded = true; }")
+        tv.evaluate("() => { document.activeElement.dataset.before = 'yes'; }")
+        draft = AlertDraft(
+            event="Flood", severity="Extreme", urgency="Immediate", certainty="Observed",
+            headline_ko=LIVE_HEADLINE, headline_en="Gangnam road flooded", area={"districts": ["11230"]},
+        )  # fmt: skip
+        with platform.db.session() as session:
+            issued = alerts.issue(session, draft, issuer="op.banner", settings=platform.settings)
+            alert_id = issued.alert.id
+        _announce(live_server, issued)
+
+        on_tv = tv.locator(".tv-alert", has_text=LIVE_HEADLINE)
+        expect(on_tv).to_have_count(1, timeout=PATIENCE_MS)
+        expect(on_tv).to_have_class(re.compile(r"\bsev-extreme\b"), timeout=PATIENCE_MS)
+        expect(portal.locator(".content-alerts li", has_text=LIVE_HEADLINE)).to_have_count(
+            1, timeout=PATIENCE_MS
+        )
+        expect(portal.locator(".content-alerts")).to_be_visible(timeout=PATIENCE_MS)
+        assert tv.evaluate("() => document.activeElement.dataset.before") == "yes"  # focus left alone
+        assert elsewhere.locator(".content-alerts", has_text=LIVE_HEADLINE).count() == 0
+        assert axe_violations(tv) == []
+        assert axe_violations(portal) == []
+
+        on_tv.focus()  # a viewer walked onto the alert with the remote when it is cancelled
+        with platform.db.session() as session:
+            cancelled = alerts.cancel(session, alert_id, by="op.banner", settings=platform.settings)
+        _announce(live_server, cancelled)
+        expect(on_tv).to_have_count(0, timeout=PATIENCE_MS)
+        expect(portal.locator(".content-alerts li", has_text=LIVE_HEADLINE)).to_have_count(
+            0, timeout=PATIENCE_MS
+        )
+        assert tv.evaluate("() => document.activeElement.classList.contains('tv-item')")  # not lost
+        expect(tv.locator(".tv-alert", has_text=HEADLINE)).to_have_count(
+            1, timeout=PATIENCE_MS
+        )  # still there
+        for screen in (tv, portal, elsewhere):
+            assert screen.evaluate("() => window.notReloaded === true")
+        assert errors == []
+    finally:
+        created.close()

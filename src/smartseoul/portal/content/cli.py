@@ -71,14 +71,16 @@ def search_content(
     query: Annotated[str, typer.Argument(help="Words to find (Korean words inside phrases are found).")],
     site: Annotated[str | None, typer.Option(help="Only this site (slug).")] = None,
     kind: Annotated[str | None, typer.Option(help="page, news, notice, event or service.")] = None,
+    relevance: Annotated[bool, typer.Option("--relevance", help="Best match first (else newest).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Search the published documents of every site."""
     from smartseoul.portal.content import search, service
 
     platform = command_platform()
+    order: search.Sort = "relevance" if relevance else "date"
     with platform.db.session() as session:
-        total, hits = search.search(session, query, search.Filters(site=site, kind=kind))
+        total, hits = search.search(session, query, search.Filters(site=site, kind=kind), sort=order)
         items = [service.document_dict(d, full=False) for d in hits]
     if as_json:
         typer.echo(json.dumps({"total": total, "items": items}, ensure_ascii=False, indent=2))

@@ -1,5 +1,6 @@
 """Tables of the content domain: sites, their navigation, documents with revisions, attachments,
-redirects from old URLs, and the search index (Korean bigrams, the same on SQLite and PostgreSQL).
+and redirects from old URLs. The search index is no model: it is each engine's own full-text
+table (FTS5 on SQLite, a tsvector with a GIN index on PostgreSQL), see ``search``.
 
 A document's public face is its *published revision*; editors work on newer revisions (draft ->
 review -> published) while the published one stays online, so an edit never takes a page down.
@@ -128,16 +129,4 @@ class ContentRedirect(Base):
     old_path: Mapped[str] = mapped_column(String(500))
     document_id: Mapped[int] = mapped_column(
         ForeignKey("content_documents.id", ondelete="CASCADE"), index=True
-    )
-
-
-class ContentSearchTerm(Base):
-    """The inverted index: one row per (term, published document). Terms are Korean bigrams and
-    lower-cased words (see ``search.terms``), so both engines answer the same query the same way."""
-
-    __tablename__ = "content_search_terms"
-
-    term: Mapped[str] = mapped_column(String(32), primary_key=True)
-    document_id: Mapped[int] = mapped_column(
-        ForeignKey("content_documents.id", ondelete="CASCADE"), primary_key=True, index=True
     )

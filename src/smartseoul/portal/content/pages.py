@@ -120,6 +120,7 @@ def search_page(
     since: Annotated[str, Query(alias="from", max_length=10)] = "",
     until: Annotated[str, Query(alias="to", max_length=10)] = "",
     page: Annotated[int, Query(ge=1, le=500)] = 1,
+    sort: Annotated[str, Query(max_length=16)] = "date",
 ) -> Response:
     """The search page; a bad filter is shown on the page (400) rather than ignored."""
     platform: Platform = request.app.state.platform
@@ -128,8 +129,9 @@ def search_page(
     total, hits = 0, list[ContentDocument]()
     try:
         filters = parse_filters(site, type, since, until)
+        order = parse_sort(sort)
         if q.strip():
-            total, hits = search.search(session, q, filters, limit=size, offset=(page - 1) * size)
+            total, hits = search.search(session, q, filters, limit=size, offset=(page - 1) * size, sort=order)
     except service.ContentError as bad:
         error = bad.field
     return _page(
@@ -143,6 +145,8 @@ def search_page(
         since=since,
         until=until,
         page=page,
+        sort=sort,
+        sorts=search.SORTS,
         pages=max(1, -(-total // size)),
         total=total,
         hits=hits,
@@ -151,6 +155,14 @@ def search_page(
         kinds=DOCUMENT_KINDS,
         noindex=True,
     )
+
+
+def parse_sort(value: str) -> search.Sort:
+    """The result order a reader chose: newest first (the default) or best match first."""
+    for known in search.SORTS:
+        if value == known:
+            return known
+    raise service.ContentError("sort", f"sort is one of {', '.join(search.SORTS)}")
 
 
 def parse_filters(site: str, kind: str, since: str, until: str) -> search.Filters:

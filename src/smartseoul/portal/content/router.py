@@ -24,7 +24,7 @@ from smartseoul.core.auth import Principal
 from smartseoul.core.bootstrap import Platform
 from smartseoul.portal.content import importer, search, service
 from smartseoul.portal.content.models import ContentAttachment
-from smartseoul.portal.content.pages import parse_filters
+from smartseoul.portal.content.pages import parse_filters, parse_sort
 from smartseoul.portal.content.reading import read_session
 from smartseoul.portal.content.service import EDITOR_ROLES, Draft
 from smartseoul.web.deps import db_session, get_platform, record_denial, require
@@ -162,14 +162,19 @@ def search_api(
     until: Annotated[str, Query(alias="to", max_length=10, description="YYYY-MM-DD (Seoul, inclusive)")] = "",
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
+    sort: Annotated[
+        str,
+        Query(max_length=16, description="date (newest first, the default) or relevance (best match first)"),
+    ] = "date",
 ) -> dict[str, Any]:
     try:
         filters = parse_filters(site, type, since, until)
+        order = parse_sort(sort)
     except service.ContentError as error:
         raise _problem(error) from None
     if search.parse_query(q).empty:
         raise Problem(422, "Invalid query", "the query has no letters or digits", "invalid_query", field="q")
-    total, hits = search.search(session, q, filters, limit=limit, offset=offset)
+    total, hits = search.search(session, q, filters, limit=limit, offset=offset, sort=order)
     lang = _lang(request)
     return {"total": total, "items": [service.document_dict(d, lang=lang, full=False) for d in hits]}
 

@@ -22,7 +22,6 @@ from smartseoul.portal.content.models import (
     ContentDocument,
     ContentNavItem,
     ContentRevision,
-    ContentSearchTerm,
     ContentSite,
 )
 
@@ -181,8 +180,8 @@ def site_specs(session: Session) -> list[dict[str, str | None]]:
 
 
 def bulk_publish(session: Session, docs: list[tuple[ContentSite, GeneratedDocument]], author: str) -> int:
-    """Insert published documents, their revisions and index rows in a few statements (seed, bench).
-    Returns the number of index rows written."""
+    """Insert published documents, their revisions and index entries in a few statements (seed, bench).
+    Returns the number of index terms written."""
     if not docs:
         return 0
     session.execute(
@@ -238,13 +237,13 @@ def bulk_publish(session: Session, docs: list[tuple[ContentSite, GeneratedDocume
         .values(published_revision_id=latest)
         .execution_options(synchronize_session=False)
     )
-    rows = [
-        {"term": term, "document_id": ids[(site.id, d.path)]}
+    entries = [
+        search.entry(
+            ids[(site.id, d.path)], d.title, service.plain_text(d.body_html), d.body_html, d.location
+        )
         for site, d in docs
-        for term in search.terms(" ".join((d.title, d.body_html, d.location)))
     ]
-    session.execute(insert(cast(Table, ContentSearchTerm.__table__)), rows)
-    return len(rows)
+    return search.store(session, entries)
 
 
 def seed_demo(platform: Platform, session: Session) -> list[Event]:

@@ -157,7 +157,9 @@ def test_search_api_filters_and_refuses_bad_input(client: Any, platform: Platfor
     assert ids(q="도서관", site="gangnam-gu", type="news") == [news]
     assert ids(q="도서관", site="jongno-gu") == []
     assert ids(q="도서관", to="2000-01-01") == []
+    assert ids(q="도서관 축제", sort="relevance") == [event]
     for params, field in (
+        ({"q": "도서관", "sort": "random"}, "sort"),
         ({"q": "도서관", "type": "blog"}, "type"),
         ({"q": "도서관", "from": "2026-13-01"}, "from"),
         ({"q": "!!!"}, "q"),

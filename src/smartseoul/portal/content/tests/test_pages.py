@@ -84,7 +84,9 @@ def test_pages_are_indexable_with_canonical_og_and_json_ld(client: Any, platform
         assert data["url"] == f"http://127.0.0.1/sites/gangnam-gu/{path}"
         assert f'<meta property="og:url" content="http://127.0.0.1/sites/gangnam-gu/{path}">' in page.text
         assert '<meta property="og:title"' in page.text
-        assert "<script src=" not in page.text  # no scripts at all on content pages
+        # one small deferred script (the live alert banner), nothing render-blocking
+        scripts = re.findall(r"<script src=[^>]*>", page.text)
+        assert scripts == ['<script src="/static/content/banner.js" defer>']
     event = json_ld(client.get("/sites/gangnam-gu/events/1").text)
     assert event["location"]["name"] == "양재천 야외무대"
     reading = client.get("/sites/gangnam-gu/about", params={"layout": "read"})
@@ -153,3 +155,30 @@ def test_search_page_and_alert_banner(client: Any, platform: Platform) -> None:
     bad = client.get("/search", params={"q": "도서관", "from": "yesterday"})
     assert bad.status_code == 400
     assert 'aria-invalid="true"' in bad.text
+
+
+def test_search_page_orders_by_relevance_on_request(client: Any, platform: Platform) -> None:
+    seed(platform)
+    ranked = client.get(
+        "/search", params={"q": "독서교실", "sort": "relevance"}, headers={"accept-language": "en"}
+    )
+    assert ranked.status_code == 200
+    assert "강남구립도서관 겨울 독서교실 모집" in ranked.text
+    assert '<option value="relevance" selected>Best match</option>' in ranked.text
+    bad = client.get("/search", params={"q": "독서교실", "sort": "random"})
+    assert bad.status_code == 400
+    assert 'id="search-sort" name="sort" aria-invalid="true"' in bad.text
+
+
+def test_every_layout_has_a_live_banner_even_with_no_alert(client: Any, platform: Platform) -> None:
+    """The banner is there (hidden) for the deferred script to fill when an alert arrives."""
+    seed(platform)
+    for url, kind in (("/portal", "page"), ("/sites/gangnam-gu/about?layout=read", "page"), ("/tv", "tv")):
+        page = client.get(url)
+        assert f'data-live-alerts="{kind}"' in page.text, url
+        assert re.search(r'data-live-alerts="[a-z]+"[^>]* hidden>', page.text), url
+        assert '<script src="/static/content/banner.js" defer></script>' in page.text, url
+    assert 'data-district="11230"' in client.get("/sites/gangnam-gu/").text
+    script = client.get("/static/content/banner.js")
+    assert script.status_code == 200
+    assert "/api/v1/stream/alerts" in script.text  # the public alerts' own stream, not a second one

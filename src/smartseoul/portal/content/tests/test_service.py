@@ -163,3 +163,46 @@ def test_terms_join_across_single_spaces_and_keep_words() -> None:
     assert {"seoul", "wifi", "2026"} <= search.terms("Seoul WiFi 2026")
     assert search.parse_query("서").prefixes == {"서"}
     assert search.parse_query("  ").empty
+
+
+def test_search_finds_english_words_prefixes_and_phrases_on_the_engine_index(db: Session) -> None:
+    site = _site(db)
+    wifi = _published(
+        db, site, "news/wifi", "Free Seoul WiFi in every park", "<p>공공 와이파이 확대 설치</p>"
+    )
+    plan = _published(db, site, "news/plan", "서울시 스마트도시 종합계획 발표", "<p>Smart City plan 2026</p>")
+    hits = lambda q, **f: sorted(d.id for d in search.search(db, q, search.Filters(**f))[1])  # noqa: E731
+    assert hits("wifi") == [wifi]
+    assert hits("WIFI park") == [wifi]  # case folded, every word must match
+    assert hits("wifi 2026") == []
+    assert hits("smart city") == [plan]
+    assert hits("와이파이") == [wifi]  # a word inside a longer phrase of the body
+    assert hits("공공와이파이") == [wifi]  # and across the space the body has
+    assert hits("도시종합") == [plan]
+    assert hits("스") == [plan]  # one syllable: a prefix over the bigrams
+    assert hits("와 wifi") == [wifi]
+    assert hits("서울", kind="news", site="gangnam-test") == [plan]
+    assert hits("서울", kind="page") == []
+    assert hits("wifi", site="no-such-site") == []
+    assert hits("'\" AND OR * : NEAR") == []  # engine syntax in the query is only words
+
+
+def test_relevance_puts_title_matches_first_and_date_order_stays_the_default(db: Session) -> None:
+    site = _site(db)
+    in_title = _published(db, site, "news/a", "강남 도서관 새단장", "<p>개관 시간 안내</p>")
+    in_body = _published(db, site, "news/b", "구청 소식", "<p>여러 소식 가운데 도서관 새단장 소식</p>")
+    by_date = [d.id for d in search.search(db, "도서관 새단장")[1]]
+    by_relevance = [d.id for d in search.search(db, "도서관 새단장", sort="relevance")[1]]
+    assert sorted(by_date) == sorted(by_relevance) == sorted([in_title, in_body])
+    assert by_date == [in_body, in_title]  # newest first (the ids are published in that order)
+    assert by_relevance == [in_title, in_body]
+
+
+def test_unpublishing_removes_a_document_from_the_engine_index(db: Session) -> None:
+    site = _site(db)
+    document = _published(db, site, "notice/closed", "Library closed for repairs", "<p>휴관 안내</p>")
+    assert [d.id for d in search.search(db, "휴관")[1]] == [document]
+    service.unpublish(db, ADMIN, document)
+    assert search.search(db, "휴관") == (0, [])
+    assert search.search(db, "repairs") == (0, [])
+    assert search.search(db, "휴", sort="relevance") == (0, [])
