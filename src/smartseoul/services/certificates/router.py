@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Path, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Path, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
@@ -12,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from smartseoul.core.auth import Principal
 from smartseoul.core.bootstrap import Platform
+from smartseoul.core.events import Event
 from smartseoul.services.certificates import service
 from smartseoul.services.identity.deps import Assured, assurance_for, check_level, require_assurance
 from smartseoul.services.identity.ui import civil_render
@@ -216,31 +218,91 @@ def _own(session: Session, number: str | None, user_id: int) -> Any:
     return document if document is not None and document.user_id == user_id else None
 
 
-@pages.get("/services/documents")
-def documents_page(
-    request: Request, session: Session = Depends(db_session), issued: str | None = None
+def _documents_page(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    *,
+    status: int = 200,
+    issued: Any = None,
+    error: str | None = None,
+    prefill: dict[str, str] | None = None,
 ) -> Response:
-    """Request a document and see the ones issued; each kind says which assurance it needs."""
-    principal = page_principal(request, session, "citizen")
-    held = assurance_for(request, session, principal)
+    """The documents page: what may be requested at the assurance held, and the citizen's own."""
+    documents = service.documents_of(session, principal.id)
     return civil_render(
         request,
         "certificates/documents.html",
+        status=status,
         principal=principal,
         kinds=_kinds(session),
-        held=held,
+        held=assurance_for(request, session, principal),
         rank={"none": 0, "login": 1, "certificate": 2},
-        documents=service.documents_of(session, principal.id),
-        issued=_own(session, issued, principal.id),
-        error=None,
+        documents=documents,
+        pay_links=service.payment_links(session, documents),
+        request_key=secrets.token_urlsafe(12),
+        issued=issued,
+        error=error,
+        prefill=prefill or {},
     )
+
+
+@pages.get("/services/documents")
+def documents_page(
+    request: Request,
+    session: Session = Depends(db_session),
+    issued: str | None = None,
+    booking: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> Response:
+    """Request a document and see the ones issued; each kind says which assurance it needs.
+    ``booking`` (a link from the citizen's bookings) fills in the facility use confirmation."""
+    principal = page_principal(request, session, "citizen")
+    prefill: dict[str, str] | None = None
+    error = None
+    if booking is not None:
+        try:
+            prefill = service.booked_use(session, principal.id, str(booking))
+        except service.DocumentError as refused:
+            error = refused.detail
+    return _documents_page(
+        request,
+        session,
+        principal,
+        issued=_own(session, issued, principal.id),
+        error=error,
+        prefill=prefill,
+    )
+
+
+@pages.get("/services/documents/{number}/return")
+async def payment_return(
+    number: Number,
+    request: Request,
+    platform: Platform = Depends(get_platform),
+    session: Session = Depends(db_session),
+) -> Response:
+    """Back from the payment page: the document is sealed at once if its fee was captured (also
+    when the provider's callback was lost), then the page shows it ready to download."""
+    principal = await run_in_threadpool(page_principal, request, session, "citizen")
+
+    def work() -> list[Event]:
+        document = _own(session, number, principal.id)
+        if document is None:
+            return []
+        events = service.sync_payment(session, platform.settings, document)
+        session.commit()
+        return events
+
+    for event in await run_in_threadpool(work):
+        await platform.bus.publish(event)
+    return RedirectResponse(f"/services/documents?issued={number}", status_code=303)
 
 
 @pages.post("/services/documents")
 async def documents_submit(
     request: Request, platform: Platform = Depends(get_platform), session: Session = Depends(db_session)
 ) -> Response:
-    principal = page_principal(request, session, "citizen")
+    principal = await run_in_threadpool(page_principal, request, session, "citizen")
     await check_csrf(request)
     form = {key: str(value)[:200] for key, value in (await request.form()).items() if key != "csrf_token"}
 
@@ -255,6 +317,7 @@ async def documents_submit(
             purpose=form.get("purpose", "").strip(),
             form=form,
             client=client_address(request),
+            request_key=form.get("key", ""),
         )
         session.commit()
         return requested.pay_url or f"/services/documents?issued={requested.document.number}"
@@ -262,21 +325,15 @@ async def documents_submit(
     try:
         target = await run_in_threadpool(attempt)
     except (service.DocumentError, Problem) as error:
-        held = assurance_for(request, session, principal)
         message = error.detail if isinstance(error, service.DocumentError) else str(error.detail)
-        return civil_render(
-            request,
-            "certificates/documents.html",
-            status=error.status,
-            principal=principal,
-            kinds=_kinds(session),
-            held=held,
-            rank={"none": 0, "login": 1, "certificate": 2},
-            documents=service.documents_of(session, principal.id),
-            issued=None,
-            error=message,
-        )
-    return RedirectResponse(target, status_code=303)
+        status = error.status
+    else:
+        return RedirectResponse(target, status_code=303)
+    kept = {key: form.get(key, "") for key in ("facility", "used_on", "booking")}
+    await run_in_threadpool(session.rollback)
+    return await run_in_threadpool(
+        lambda: _documents_page(request, session, principal, status=status, error=message, prefill=kept)
+    )
 
 
 @pages.get("/verify")

@@ -12,13 +12,16 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from smartseoul.core import audit
 from smartseoul.core.db import utcnow
+from smartseoul.core.events import Event
 from smartseoul.core.models import User
 from smartseoul.core.settings import Settings
 from smartseoul.services.catalog import service as catalog
@@ -28,6 +31,10 @@ from smartseoul.services.identity import pki
 
 NUMBER = re.compile(r"^SS-\d{4}-\d{4}-\d{4}-\d{4}$")
 STAFF = ("district_staff", "admin")
+SEOUL = ZoneInfo("Asia/Seoul")
+BOOKING_ID = re.compile(r"^\d{1,10}$")
+USED_STATES = ("confirmed", "attended")  # a booking a facility use confirmation may name
+STOPPED_PAYMENTS = ("failed", "cancelled")  # the fee will never come: the document is not issued
 
 
 @dataclass(frozen=True)
@@ -168,13 +175,39 @@ def _facility_lines(details: dict[str, str]) -> list[tuple[str, str]]:
     ]
 
 
-def _details(
-    session: Session, kind: Kind, user: User, form: dict[str, str], year: int
-) -> list[tuple[str, str]]:
-    if kind.key == "local_tax":
-        return _tax_lines(user, year)
-    if kind.key == "resident":
-        return _resident_lines(session, user)
+def booked_use(session: Session, user_id: int, booking: str) -> dict[str, str] | None:
+    """What the reservations domain recorded for the citizen's own booking ``booking`` (a number of
+    this platform): the facility, the day of use in Seoul, the number. None for text that is not
+    one of our booking numbers (a booking made elsewhere, typed by hand); a number that is ours
+    but not this citizen's confirmed or attended booking is refused, so a confirmation never
+    names a booking the city cannot stand behind."""
+    if not BOOKING_ID.match(booking):
+        return None
+    from smartseoul.services.reservations.models import Booking, Facility, Slot
+
+    row = session.get(Booking, int(booking))
+    if row is None or row.user_id != user_id:
+        raise DocumentError(404, "unknown_booking", f"booking: you have no booking {booking}", "booking")
+    if row.state not in USED_STATES:
+        detail = f"booking: booking {booking} is {row.state}, not confirmed"
+        raise DocumentError(409, "booking_not_confirmed", detail, "booking")
+    slot, facility = session.get(Slot, row.slot_id), session.get(Facility, row.facility_id)
+    if slot is None or facility is None:
+        raise DocumentError(404, "unknown_booking", f"booking: you have no booking {booking}", "booking")
+    return {
+        "facility": f"{facility.name_ko} ({facility.name_en})",
+        "used_on": slot.starts_at.astimezone(SEOUL).date().isoformat(),
+        "booking": str(row.id),
+    }
+
+
+def _facility_details(session: Session, user: User, form: dict[str, str]) -> list[tuple[str, str]]:
+    """A facility use confirmation: from the citizen's booking when it names one of ours (the
+    recorded facility and day win over what was typed), else from the form as given."""
+    booking = form.get("booking", "").strip()[:40]
+    recorded = booked_use(session, user.id, booking)
+    if recorded is not None:
+        return _facility_lines(recorded)
     facility, used_on = form.get("facility", "").strip(), form.get("used_on", "").strip()
     if not 2 <= len(facility) <= 100:
         raise DocumentError(
@@ -182,8 +215,17 @@ def _details(
         )
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", used_on):
         raise DocumentError(422, "invalid_date", "used_on: the date of use as YYYY-MM-DD", "used_on")
-    booking = form.get("booking", "").strip()[:40]
     return _facility_lines({"facility": facility, "used_on": used_on, "booking": booking})
+
+
+def _details(
+    session: Session, kind: Kind, user: User, form: dict[str, str], year: int
+) -> list[tuple[str, str]]:
+    if kind.key == "local_tax":
+        return _tax_lines(user, year)
+    if kind.key == "resident":
+        return _resident_lines(session, user)
+    return _facility_details(session, user, form)
 
 
 # ---------------------------------------------------------------- issue
@@ -206,41 +248,84 @@ def request(
     purpose: str,
     form: dict[str, str],
     client: str = "",
+    request_key: str = "",
 ) -> Requested:
     """A citizen asks for a document (assurance checked by the caller). A free one is drawn and
-    sealed now; one with a fee opens a payment (payments domain) and is sealed when the
-    ``services.payment.captured.v1`` event for it arrives."""
+    sealed now; one with a fee opens a payment (payments domain) and is sealed when the fee is
+    captured. ``request_key`` (drawn with the page's form) makes a double click, or a request
+    sent again, the same document and the same payment, never a second fee."""
     kind = kind_of(kind_key)
-    document = _new_document(session, settings, kind, user_id, purpose, form)
-    audit.record(
-        session,
-        actor=_username(session, user_id),
-        action="certificates.request",
-        target=f"document:{document.number}",
-        client=client,
-        details={"kind": kind.key, "fee_krw": document.fee_krw},
-    )
-    if document.fee_krw == 0:
-        _seal(session, settings, document)
-        return Requested(document)
+    key = _payment_key(request_key)
+    if key:
+        earlier = _requested_before(session, user_id, key)
+        if earlier is not None:
+            return earlier
     from smartseoul.services.payments import service as payments
 
     try:
-        payment = payments.start_payment(
-            session,
-            settings,
-            user_id=user_id,
-            amount_krw=document.fee_krw,
-            purpose=f"{kind.title_ko} 발급 수수료",
-            reference=f"certificate:{document.number}",
-            idempotency_key=f"certificate:{document.number}",
-            return_url=f"/services/documents?issued={document.number}",
-        )
+        with session.begin_nested():  # undone alone if a concurrent twin of this request won
+            document = _new_document(session, settings, kind, user_id, purpose, form)
+            _record_request(session, document, client)
+            if document.fee_krw == 0:
+                _seal(session, settings, document)
+                return Requested(document)
+            payment = payments.start_payment(
+                session,
+                settings,
+                user_id=user_id,
+                amount_krw=document.fee_krw,
+                purpose=f"{kind.title_ko} 발급 수수료",
+                reference=f"certificate:{document.number}",
+                idempotency_key=key or f"certificate:{document.number}",
+                return_url=return_path(document.number),
+            )
+            document.payment_id = payment.id
+            session.flush()
     except payments.PaymentError as error:
+        twin = _requested_before(session, user_id, key) if key else None
+        if error.code == "idempotency_key_reused" and twin is not None:
+            return twin
         raise DocumentError(502, "payment_unavailable", f"the payment could not be opened: {error}") from None
-    document.payment_id = payment.id
-    session.flush()
     return Requested(document, payment.redirect_url)
+
+
+def _payment_key(request_key: str) -> str:
+    """The payment's idempotency key for a form's request key ("" when there is none)."""
+    cleaned = request_key.strip()[:60]
+    return f"certificate-request:{cleaned}" if re.fullmatch(r"[A-Za-z0-9_-]{8,60}", cleaned) else ""
+
+
+def _requested_before(session: Session, user_id: int, key: str) -> Requested | None:
+    """The document an earlier request with this key opened a payment for, if any."""
+    from smartseoul.services.payments.models import Payment
+    from smartseoul.services.payments.service import OPEN_STATES
+
+    payment = session.scalar(
+        select(Payment).where(Payment.user_id == user_id, Payment.idempotency_key == key)
+    )
+    if payment is None or not payment.reference.startswith("certificate:"):
+        return None
+    document = find(session, payment.reference.removeprefix("certificate:"))
+    if document is None or document.user_id != user_id:
+        return None
+    still_open = document.state == "awaiting_payment" and payment.state in OPEN_STATES
+    return Requested(document, payment.redirect_url if still_open else None)
+
+
+def _record_request(session: Session, document: IssuedDocument, client: str) -> None:
+    audit.record(
+        session,
+        actor=_username(session, document.user_id),
+        action="certificates.request",
+        target=f"document:{document.number}",
+        client=client,
+        details={"kind": document.kind, "fee_krw": document.fee_krw},
+    )
+
+
+def return_path(number: str) -> str:
+    """Where the payment page sends the citizen back: it seals at once if the fee was captured."""
+    return f"/services/documents/{number}/return"
 
 
 def issue(
@@ -305,24 +390,44 @@ def _new_document(
     return document
 
 
-def _seal(session: Session, settings: Settings, document: IssuedDocument) -> None:
-    """Draw the document as recorded, seal it with the city's key and keep the exact bytes."""
+def _seal(session: Session, settings: Settings, document: IssuedDocument) -> bool:
+    """Draw the document as recorded, seal it with the city's key and keep the exact bytes.
+
+    A paid document is stored by a conditional UPDATE from ``awaiting_payment``: the capture event
+    and the citizen coming back from the payment page may seal it at the same moment, and only one
+    sealed file may be kept (the other would make a PDF already downloaded read as tampered).
+    True when this call's file is the one kept.
+    """
     kind = KINDS[document.kind]
     lines = [(str(label), str(value)) for label, value in document.details.get("lines", [])]
     verify_url = f"{settings.certificates_public_url.rstrip('/')}/verify/{document.number}"
-    document.issued_at = utcnow()
+    issued_at = utcnow()
     content = pdf.DocumentContent(
         document.number,
         kind.title_ko,
         kind.title_en,
         document.holder_name,
         lines,
-        document.issued_at,
+        issued_at,
         verify_url,
     )
     sealed = pdf.seal(pdf.render_pdf(content), pki.city_ca(settings.data_dir))
-    document.pdf, document.sha256, document.state = sealed, hashlib.sha256(sealed).hexdigest(), "issued"
-    session.flush()
+    digest = hashlib.sha256(sealed).hexdigest()
+    if document.state == "issued" and document.pdf is None:  # a free one, drawn in this transaction
+        document.pdf, document.sha256, document.issued_at = sealed, digest, issued_at
+        session.flush()
+        return True
+    won = cast(
+        CursorResult[Any],
+        session.execute(
+            update(IssuedDocument)
+            .where(IssuedDocument.id == document.id, IssuedDocument.state == "awaiting_payment")
+            .values(pdf=sealed, sha256=digest, state="issued", issued_at=issued_at)
+            .execution_options(synchronize_session=False)
+        ),
+    ).rowcount
+    session.refresh(document)
+    return bool(won)
 
 
 def on_payment_captured(
@@ -346,7 +451,8 @@ def on_payment_captured(
             details={"amount_krw": amount_krw, "user_id": user_id, "payment_id": payment_id},
         )
         return None
-    _seal(session, settings, document)
+    if not _seal(session, settings, document):
+        return None  # sealed meanwhile by the other path (the event, or the citizen's return)
     audit.record(
         session,
         actor="payments",
@@ -355,6 +461,52 @@ def on_payment_captured(
         details={"payment_id": payment_id},
     )
     return document
+
+
+def sync_payment(session: Session, settings: Settings, document: IssuedDocument) -> list[Event]:
+    """The citizen is back from the payment page: seal now if the fee was captured, without
+    waiting for the bus, and ask the provider about a payment whose callback never came. The
+    events returned (a capture found this way) are published by the caller after its commit."""
+    if document.state != "awaiting_payment" or document.payment_id is None:
+        return []
+    from smartseoul.services.payments import service as payments
+
+    payment = payments.get_payment(session, document.payment_id)
+    events: list[Event] = []
+    if payment.state in payments.OPEN_STATES:
+        events.extend(payments.recover_pending(session, settings, older_than_s=0, payment_ids=[payment.id]))
+        session.refresh(payment)
+    if payment.state == "captured":
+        on_payment_captured(
+            session,
+            settings,
+            reference=payment.reference,
+            amount_krw=payment.amount_krw,
+            user_id=payment.user_id,
+            payment_id=payment.id,
+        )
+    return events
+
+
+def payment_links(session: Session, documents: list[IssuedDocument]) -> dict[str, str]:
+    """Per document waiting for its fee: the payment page while the payment is open, or "" when
+    the citizen cancelled or the provider declined (the document will not be issued). A fee
+    already captured and about to be sealed has no entry: it is simply waiting."""
+    from smartseoul.services.payments.models import Payment
+    from smartseoul.services.payments.service import OPEN_STATES
+
+    links: dict[str, str] = {}
+    for document in documents:
+        if document.state != "awaiting_payment" or document.payment_id is None:
+            continue
+        payment = session.get(Payment, document.payment_id)
+        if payment is None:
+            continue
+        if payment.state in OPEN_STATES and payment.redirect_url:
+            links[document.number] = payment.redirect_url
+        elif payment.state in STOPPED_PAYMENTS:
+            links[document.number] = ""
+    return links
 
 
 def documents_of(session: Session, user_id: int) -> list[IssuedDocument]:

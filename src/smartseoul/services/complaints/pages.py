@@ -1,7 +1,8 @@
 """Pages of complaints: ``/complaints/new`` (mobile-first: category, description, photo, a place on
 the city map), ``/complaints/{id}`` (status and history; staff also update it and retry deliveries
 there), ``/complaints/track`` (by token) and ``/complaints/staff`` (the district's queue, overdue
-list, failed deliveries and the demo departments' inbox)."""
+list, failed deliveries and the demo departments' inbox). The citizen's pages share the
+civil-services layout (``civil_render``): the same bar and the large-text mode of this device."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from smartseoul.services.complaints.events import ComplaintFiled, ComplaintUpdat
 from smartseoul.services.complaints.models import WORK_STATES, Delivery, Department, InboxItem, ServiceRequest
 from smartseoul.services.complaints.open311 import city_index
 from smartseoul.services.complaints.service import ComplaintError, Draft
+from smartseoul.services.identity.ui import civil_render
 from smartseoul.web.deps import check_csrf, db_session, session_principal
 from smartseoul.web.i18n import choose_language
 from smartseoul.web.pages import page_principal, render
@@ -61,7 +63,7 @@ def _principal(request: Request, session: Session) -> Principal | None:
 @router.get("/complaints/new")
 def new_complaint(request: Request, session: Session = Depends(db_session)) -> Response:
     lang = _lang(request)
-    return render(
+    return civil_render(
         request,
         "complaints/new.html",
         principal=_principal(request, session),
@@ -143,7 +145,7 @@ async def submit_complaint(request: Request, session: Session = Depends(db_sessi
         request_id, token, event = await run_in_threadpool(work)
     except ComplaintError as error:
         status = error.status if error.status in (413, 415) else 422
-        return render(
+        return civil_render(
             request,
             "complaints/new.html",
             status=status,
@@ -176,7 +178,7 @@ def track(
     try:
         found = service.by_token(session, token.strip())
     except ComplaintError:
-        return render(
+        return civil_render(
             request,
             "complaints/track.html",
             status=404 if token else 200,
@@ -250,7 +252,7 @@ def status_page(
     departments = service.departments_by_id(
         session, [row.department_id] + [d.department_id for d in service.deliveries_of(session, row.id)]
     )
-    return render(
+    return civil_render(
         request,
         "complaints/status.html",
         principal=principal,

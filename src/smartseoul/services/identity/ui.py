@@ -1,4 +1,4 @@
-"""What every civil-services page shares: the large-text mode and the citizen's assurance.
+"""What every citizen page shares (civil services, reservations, complaints): the large-text mode.
 
 Large text is a cookie (``ss_large_text``) remembered for a year, so an elderly citizen turns it
 on once per device; the pages add a style sheet that scales type and touch targets.
@@ -21,6 +21,6 @@ def large_text(request: Request) -> bool:
 
 
 def civil_render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    """``render`` plus what the civil-services layout needs (large-text mode, the current path)."""
-    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return render(request, template, status, large_text=large_text(request), here=here, **context)
+    """``render`` plus what the civil-services layout needs: the large-text mode of this device.
+    (The bar's switch sends the citizen back to the page it was on, query string included.)"""
+    return render(request, template, status, large_text=large_text(request), **context)

@@ -1,5 +1,7 @@
 """Pages of reservations: find a facility, book (and pay), my bookings with cancel (citizens);
-facility admin and attendance / no-shows (district staff, admin). Plain forms, no script needed."""
+facility admin and attendance / no-shows (district staff, admin). Plain forms, no script needed.
+The citizen's pages share the civil-services layout (``civil_render``): the same bar and the
+large-text mode an elderly citizen turned on once for this device."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from smartseoul.city import service as city
 from smartseoul.core import audit
 from smartseoul.core.bootstrap import Platform
+from smartseoul.services.identity.ui import civil_render
 from smartseoul.services.payments.service import PaymentError
 from smartseoul.services.reservations import service
 from smartseoul.services.reservations.models import FACILITY_KINDS
@@ -61,7 +64,7 @@ def facility_list(
     principal = session_principal(request.app.state.platform, session, request)
     found = service.list_facilities(session, district=district or None, kind=kind or None, query=q or None)
     names = {d["code"]: d["name"] for d in _districts(request, session)}
-    return render(
+    return civil_render(
         request,
         "reservations/list.html",
         principal=principal,
@@ -87,7 +90,7 @@ def _facility_page(
     for slot in service.open_slots(session, facility):
         by_day[slot.starts_at.astimezone(SEOUL).strftime("%Y-%m-%d (%a)")].append(slot)
     names = {d["code"]: d["name"] for d in _districts(request, session)}
-    return render(
+    return civil_render(
         request,
         "reservations/facility.html",
         status=status,
@@ -202,7 +205,7 @@ def my_bookings(
 ) -> Response:
     principal = page_principal(request, session, "citizen")
     bookings = service.bookings_of_user(session, principal.id)
-    return render(
+    return civil_render(
         request,
         "reservations/mine.html",
         principal=principal,

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils import generic
@@ -232,7 +233,7 @@ def test_a_document_with_a_fee_is_sealed_when_the_payment_is_captured(
         pay_url, data={"action": "pay", "csrf_token": client.cookies.get("ss_csrf")}, follow_redirects=False
     )
     assert paid.status_code == 303
-    assert paid.headers["location"] == f"/services/documents?issued={number}"
+    assert paid.headers["location"] == f"/services/documents/{number}/return"
     for _ in range(100):  # the capture event is handled on the bus, just after the redirect
         mine = client.get("/api/v1/certificates/documents", headers=person.headers).json()
         if mine[0]["state"] == "issued":
@@ -262,3 +263,135 @@ def test_a_capture_that_does_not_match_the_document_issues_nothing(db: Session, 
     assert document.state == "issued"
     assert document.pdf is not None
     assert service.on_payment_captured(db, settings, amount_krw=500, **wrong) is None  # redelivered
+
+
+def _page_login(client: Any, platform: Platform, name: str) -> int:
+    """A citizen signed in by the login form (the documents pages use the session cookie)."""
+    account = make_account(platform.db, name, ["citizen"], mfa=False)
+    client.get("/login")
+    response = client.post(
+        "/login",
+        data={"username": name, "password": account.password, "csrf_token": client.cookies.get("ss_csrf")},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    with platform.db.session() as session:
+        user = auth.get_user(session, name)
+        assert user is not None
+        return int(user.id)
+
+
+def _with_csrf(client: Any, form: dict[str, str]) -> dict[str, str]:
+    return {**form, "csrf_token": str(client.cookies.get("ss_csrf"))}
+
+
+def test_back_from_the_payment_page_the_document_is_sealed_even_without_the_callback(
+    client: Any, platform: Platform
+) -> None:
+    """The provider took the fee but its callback never reached us: coming back from its page is
+    enough to finish the payment and seal the document (once); a cancelled payment says so."""
+    from smartseoul.services.payments.models import Payment
+    from smartseoul.services.payments.provider import provider_for
+
+    user_id = _page_login(client, platform, "lost.callback")
+    form = {"kind": "facility_use", "facility": "서울시립 체육관", "used_on": "2026-11-20"}
+    requested = client.post(
+        "/services/documents",
+        data=_with_csrf(client, form),
+        follow_redirects=False,
+    )
+    assert requested.status_code == 303, requested.text
+    ref = requested.headers["location"].removeprefix("/pay/sim/")
+    with platform.db.session() as session:
+        provider_for(platform.settings).authorise(session, ref, approve=True)  # no callback sent
+        number = service.documents_of(session, user_id)[0].number
+    waiting = client.get(f"/services/documents?issued={number}")
+    assert 'id="awaiting-notice"' in waiting.text
+    assert f'href="/pay/sim/{ref}"' in waiting.text  # the fee can still be paid from here
+
+    back = client.get(f"/services/documents/{number}/return", follow_redirects=False)
+    assert back.headers["location"] == f"/services/documents?issued={number}"
+    assert 'id="issued-notice"' in client.get(back.headers["location"]).text
+    with platform.db.session() as session:
+        payment = session.scalar(select(Payment).where(Payment.reference == f"certificate:{number}"))
+        assert payment is not None
+        assert payment.state == "captured"
+        document = service.find(session, number)
+        assert document is not None
+        assert document.state == "issued"
+        sealed = document.sha256
+    client.get(f"/services/documents/{number}/return")  # again: nothing changes
+    with platform.db.session() as session:
+        again = service.find(session, number)
+        assert again is not None
+        assert again.sha256 == sealed
+
+    requested = client.post(
+        "/services/documents",
+        data=_with_csrf(client, form),
+        follow_redirects=False,
+    )
+    ref = requested.headers["location"].removeprefix("/pay/sim/")
+    cancelled = client.post(
+        requested.headers["location"],
+        data={"action": "cancel", "csrf_token": client.cookies.get("ss_csrf")},
+        follow_redirects=True,
+    )
+    assert 'id="stopped-notice"' in cancelled.text  # not "waiting": this payment will never come
+    assert f'href="/pay/sim/{ref}"' not in cancelled.text
+
+
+def test_a_facility_use_confirmation_states_the_booking_as_recorded(db: Session, tmp_path: Path) -> None:
+    """From a booking of ours the facility and the day come from the reservation (what was typed
+    does not count); another citizen's booking, or one not confirmed, is refused with the field."""
+    from smartseoul.services.reservations import service as reservations
+    from smartseoul.services.reservations.tests.helpers import citizen as resident
+    from smartseoul.services.reservations.tests.helpers import facility, slots
+
+    settings = make_settings(tmp_path)
+    owner, other = resident(db, "use.owner"), resident(db, "use.other")
+    hall = facility(db, name_ko="마포 체육관", name_en="Mapo gym")
+    slot = slots(db, hall, hours=(9,))[0]
+    booking = reservations.book(
+        db, settings, user_id=owner, district=None, slot_id=slot.id, idempotency_key="b1"
+    ).booking
+    typed = {"booking": str(booking.id), "facility": "다른 곳", "used_on": "2000-01-01"}
+    document = service._new_document(db, settings, service.KINDS["facility_use"], owner, "", typed)
+    lines = dict(tuple(line) for line in document.details["lines"])
+    assert lines["시설 Facility"] == "마포 체육관 (Mapo gym)"
+    assert lines["이용일 Date of use"] == slot.starts_at.astimezone(service.SEOUL).date().isoformat()
+    assert lines["예약번호 Booking"] == str(booking.id)
+
+    with pytest.raises(service.DocumentError) as foreign:
+        service._new_document(db, settings, service.KINDS["facility_use"], other, "", typed)
+    assert (foreign.value.code, foreign.value.field) == ("unknown_booking", "booking")
+    reservations.cancel(db, settings, booking.id, user_id=owner)
+    with pytest.raises(service.DocumentError) as cancelled:
+        service._new_document(db, settings, service.KINDS["facility_use"], owner, "", typed)
+    assert (cancelled.value.code, cancelled.value.field) == ("booking_not_confirmed", "booking")
+    elsewhere = {"booking": "KSPO-2026-17", "facility": "잠실 체육관", "used_on": "2026-11-20"}
+    kept = service._new_document(db, settings, service.KINDS["facility_use"], owner, "", elsewhere)
+    assert ["시설 Facility", "잠실 체육관"] in kept.details["lines"]
+
+
+def test_a_double_click_on_request_opens_one_document_and_one_payment(
+    client: Any, platform: Platform
+) -> None:
+    """The form carries a key drawn with the page: sent twice, it is one document and one fee."""
+    from smartseoul.services.payments.models import Payment
+
+    user_id = _page_login(client, platform, "double.click")
+    form = {
+        "kind": "facility_use",
+        "facility": "서울시립 체육관",
+        "used_on": "2026-11-20",
+        "key": "Zx9-double-click-facility_use",
+    }
+    first = client.post("/services/documents", data=_with_csrf(client, form), follow_redirects=False)
+    second = client.post("/services/documents", data=_with_csrf(client, form), follow_redirects=False)
+    assert (first.status_code, second.status_code) == (303, 303)
+    assert second.headers["location"] == first.headers["location"]
+    assert first.headers["location"].startswith("/pay/sim/")
+    with platform.db.session() as session:
+        assert len(service.documents_of(session, user_id)) == 1
+        assert len(session.scalars(select(Payment).where(Payment.user_id == user_id)).all()) == 1
