@@ -1,8 +1,10 @@
 """The video wall in a real headless Chromium against a real server: an operator shows a camera
-group, the tiles move, and a camera made to go black or freeze gets a health alarm on the wall."""
+group, the tiles move, and a camera made to go black or freeze gets a health alarm on the wall; a
+camera under automated monitoring shows the analysed stream with the analysis's boxes."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +15,12 @@ from conftest import Account
 from smartseoul.safety.cctv import sharing
 from smartseoul.safety.cctv.seed import DEMO_POLICIES
 from smartseoul.safety.cctv.tests.helpers import CITY_HALL, add_camera, offset
+from smartseoul.safety.monitoring import service as monitoring
+from smartseoul.safety.monitoring.engine import engine_of
+from smartseoul.safety.monitoring.streams import SUB_STREAM, VTEST_LIMIT, StreamServer, vtest_frames
 from smartseoul.safety.videowall import service
 from smartseoul.safety.videowall.plugin import hub_of
-from tests.browser.conftest import LiveServer, text
+from tests.browser.conftest import LiveServer, axe_violations, text
 from tests.browser.test_pages import log_in
 
 pytestmark = pytest.mark.browser
@@ -23,6 +28,27 @@ TILE_HAS_FRAMES = """([id, count]) => {
   const tile = document.querySelector('#wall .tile[data-camera-id="' + id + '"]');
   return tile !== null && Number(tile.dataset.frames || 0) >= count;
 }"""
+
+OVERLAY_INKED = """id => {
+  const tile = document.querySelector('#wall .tile[data-camera-id="' + id + '"]');
+  const overlay = tile && tile.querySelector('canvas.tile-boxes');
+  if (!overlay || !overlay.width) return 0;
+  const data = overlay.getContext('2d').getImageData(0, 0, overlay.width, overlay.height).data;
+  let inked = 0;
+  for (let i = 3; i < data.length; i += 4) if (data[i] > 0) inked += 1;
+  return inked;
+}"""
+# one check, so that boxes aging out between two checks on a loaded machine fail nothing
+TILE_HAS_BOXES = (
+    """id => {
+  const tile = document.querySelector('#wall .tile[data-camera-id="' + id + '"]');
+  return tile !== null && Number(tile.dataset.boxes || 0) >= 1 && Number(tile.dataset.people || 0) >= 1
+    && ("""
+    + OVERLAY_INKED
+    + """)(id) > 0;
+}"""
+)
+WHOLE = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]
 
 
 @pytest.fixture(autouse=True)
@@ -145,3 +171,63 @@ def test_a_tour_turns_the_wall_through_its_groups(page: Any, live_server: LiveSe
     expect(page.locator(f'#wall .tile[data-camera-id="{second[0]}"]')).to_have_count(1)
     page.click("#vw-tour-toggle")
     expect(page.locator("#vw-tour-toggle")).to_have_text(text("ko", "videowall_start_tour"))
+
+
+def test_a_monitored_camera_shows_the_analysed_stream_with_boxes_on_its_tile(
+    page: Any, live_server: LiveServer, artifacts: Path
+) -> None:
+    """An operator opens the wall on a group with a monitored vtest camera and one that is not:
+    the first tile shows the analysed stream with boxes, an AI badge and the people counted in
+    its caption; the other none of them. (Last in this module: the worker outlives the test.)"""
+    vtest_frames(VTEST_LIMIT)  # a fresh machine downloads opencv-doc here, before any viewer waits
+    streams = StreamServer().start()
+    platform = live_server.platform
+    with platform.db.session() as session:
+        for policy in DEMO_POLICIES:
+            sharing.add_policy(session, actor="test", **policy)
+        watched = add_camera(session, at=offset(*CITY_HALL, 90.0, 90.0), shared=True, name="Plaza walk")
+        plain = add_camera(session, at=offset(*CITY_HALL, 90.0, -90.0), shared=True, name="Plaza lawn")
+        monitoring.watch_camera(session, watched.id, streams.url("vtest"), actor="test")
+        crowd = {"kind": "crowding", "zone": WHOLE, "params": {"max_people": 1}}
+        monitoring.add_rule(session, watched.id, crowd, "test")
+        ids = [watched.id, plain.id]
+        group = service.save_group(session, name="AI 시험 · AI test", camera_ids=ids, actor="test").id
+    try:
+        engine_of(platform).refresh(ids[0])  # the running engine starts a worker for it
+        _log_in_operator(page, live_server, "op.ai")
+        page.goto("/console/wall")
+        page.select_option("#vw-group", label="AI 시험 · AI test (2)")
+        page.click("#vw-show-group")
+        tile = page.locator(f'#wall .tile[data-camera-id="{ids[0]}"]')
+        other = page.locator(f'#wall .tile[data-camera-id="{ids[1]}"]')
+        _wait_for_frames(page, ids[0])
+        _wait_for_frames(page, ids[1])
+        # the tile shows the stream the analysis reads (the sub-stream's size, not a wall scene)
+        picture = tile.locator("canvas.tile-picture")
+        assert picture.evaluate("c => [c.width, c.height]") == list(SUB_STREAM)
+
+        page.wait_for_function(TILE_HAS_BOXES, arg=ids[0], timeout=120_000)  # drawn on the overlay
+        expect(tile.locator(".ai-badge")).to_be_visible()
+        expect(tile.locator(".ai-badge")).to_have_text(text("ko", "videowall_ai_badge"))
+        people = re.escape(text("ko", "videowall_people").replace("{n}", ""))
+        expect(tile.locator(".tile-people")).to_have_text(re.compile(r"^[1-9]\d*" + people))
+        expect(picture).to_have_attribute("aria-label", re.compile(r"Plaza walk: .*[1-9]"))
+        expect(other).to_have_attribute("data-monitored", "false")
+        expect(other).to_have_attribute("data-boxes", "0")
+        expect(other.locator(".ai-badge")).to_be_hidden()
+        assert page.evaluate(OVERLAY_INKED, ids[1]) == 0
+        drills = page.locator("#vw-drill-camera option")  # drills act on demo scenes only
+        expect(drills).to_have_count(1)
+        expect(drills).to_have_attribute("value", str(ids[1]))
+        page.locator("#wall").screenshot(path=str(artifacts / "videowall-ai-boxes.png"))
+        page.screenshot(path=str(artifacts / "videowall-ai.png"), full_page=True)
+        assert axe_violations(page) == []
+    finally:
+        page.goto("about:blank")  # close the wall's stream before its server goes
+        with platform.db.session() as session:
+            row = session.get(monitoring.MonitoredCamera, ids[0])
+            assert row is not None
+            row.enabled = False  # the workers let go of the camera before its stream goes
+            service.delete_group(session, group, "test")
+        engine_of(platform).refresh(ids[0])
+        streams.stop()

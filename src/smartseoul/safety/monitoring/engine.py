@@ -50,6 +50,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("smartseoul.monitoring")
 ENGINE_KEY = "monitoring.engine"
 TRACKS_FRESH_S = 2.0
+HITS_SHOWN_S = 15.0  # a rule hit stays highlighted on its track (or its tile) this long
+WHOLE_CAMERA = 0  # the track id of a hit about the whole picture (a crowd)
 
 
 @dataclass
@@ -60,6 +62,25 @@ class Live:
     analysed_at: datetime | None = None
     received: float = 0.0
     problem: str = "ok"
+    hits: dict[tuple[int, str], float] = field(default_factory=dict)  # (track, rule kind) -> when
+
+    def note_hits(self, hits: list[tuple[Any, ...]], now: float) -> None:
+        """Keep which tracks a rule fired on: a rule fires once per track, and the operator must
+        still see which box it was about while that track lives, or ``HITS_SHOWN_S`` at least
+        (a hit about the whole picture, a crowd, is kept that long)."""
+        alive = {int(track[0]) for track in self.tracks}
+        kept = {
+            key: at
+            for key, at in self.hits.items()
+            if now - at < HITS_SHOWN_S or (key[0] in alive and key[0] != WHOLE_CAMERA)
+        }
+        for hit in hits:
+            kept[(int(hit[2]), str(hit[1]))] = now
+        self.hits = kept  # replaced whole: the API thread may be reading the old one
+
+    def hits_of(self, track_id: int) -> list[str]:
+        """The rule kinds that fired on a track (``WHOLE_CAMERA``: on the whole picture)."""
+        return sorted(kind for track, kind in self.hits if track == track_id)
 
 
 def config_of(platform: Platform) -> WorkerConfig:
@@ -222,15 +243,24 @@ class Engine:
             )
         return found
 
+    def watching(self, camera_id: int) -> bool:
+        """Whether the workers hold this camera now (its tile gets the analysis's boxes)."""
+        return self.supervisor is not None and camera_id in self.supervisor.jobs
+
     def tracks(self, camera_id: int) -> dict[str, Any]:
-        """The boxes to draw on a camera's tile now (empty when the last analysis is stale)."""
+        """The boxes to draw on a camera's tile now (empty when the last analysis is stale), each
+        with the rule kinds that fired on it lately; ``alerts``: those about the whole picture."""
         live = self.live.get(camera_id)
         if live is None or time.monotonic() - live.received > TRACKS_FRESH_S:
-            return {"camera_id": camera_id, "analysed_at": None, "tracks": []}
+            return {"camera_id": camera_id, "analysed_at": None, "tracks": [], "alerts": []}
         return {
             "camera_id": camera_id,
             "analysed_at": live.analysed_at.isoformat() if live.analysed_at else None,
-            "tracks": [{"id": t[0], "label": t[1], "score": t[2], "box": list(t[3])} for t in live.tracks],
+            "tracks": [
+                {"id": t[0], "label": t[1], "score": t[2], "box": list(t[3]), "hits": live.hits_of(t[0])}
+                for t in live.tracks
+            ],
+            "alerts": live.hits_of(WHOLE_CAMERA),
         }
 
     # ------------------------------------------------------------ worker messages
@@ -243,6 +273,7 @@ class Engine:
             with self._lock:
                 live = self.live.setdefault(camera_id, Live())
                 live.tracks, live.analysed_at, live.received = tracks, when, time.monotonic()
+                live.note_hits(hits, live.received)
             for hit in hits:
                 self._detection(camera_id, hit, when, snapshot)
             if health:

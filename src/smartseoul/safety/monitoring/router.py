@@ -74,13 +74,18 @@ def status(
 ) -> dict[str, Any]:
     engine = engine_of(platform)
     listed = len(service.monitored(session))
+    shared = service.shared_camera_count(session)
     cameras = engine.cameras()
+    analysed = sum(1 for c in cameras if c["monitored"])
     if not principal.has_any(*EDITORS):
         cameras = [c for c in cameras if cctv.may_view(session, principal, c["camera_id"])]
     return {
         "monitored_share": round(engine.share(), 4),
         "cameras_listed": listed,
         "cameras_monitored": sum(1 for c in cameras if c["monitored"]),
+        # the plan's measure: shared cameras analysed within their interval, over all shared ones
+        "cameras_shared": shared,
+        "shared_monitored_share": round(analysed / shared, 4) if shared else 0.0,
         "max_interval_s": platform.settings.monitoring_max_interval_s,
         "detector": platform.settings.monitoring_detector,
         "detector_refused": engine.refused or None,
@@ -99,6 +104,41 @@ def tracks(
 ) -> dict[str, Any]:
     _may_view(session, request, principal, camera_id, "tracks")
     return engine_of(platform).tracks(camera_id)
+
+
+WallIds = Annotated[
+    str, Query(pattern=r"^\d{1,10}(,\d{1,10}){0,15}$", description="Camera ids, comma separated.")
+]
+
+
+def _unwatched(camera_id: int) -> dict[str, Any]:
+    return {"camera_id": camera_id, "monitored": False, "analysed_at": None, "tracks": [], "alerts": []}
+
+
+@router.get("/tracks", summary="The boxes of several cameras at once (the video wall's tiles)")
+def wall_tracks(
+    ids: WallIds,
+    platform: Platform = Depends(get_platform),
+    session: Session = Depends(db_session),
+    principal: Principal = Depends(require(*VIEWERS)),
+) -> dict[str, Any]:
+    """One answer per tile and poll, however many tiles: ``monitored`` says whether the analysis
+    holds the camera (a tile without it draws no boxes and no AI badge).
+
+    A camera the viewer may not see is left out without a ledger entry: the wall polls this a few
+    times a second, and the wall's own stream already refused that camera and recorded it.
+    """
+    engine = engine_of(platform)
+    answer: dict[str, Any] = {}
+    for camera_id in dict.fromkeys(int(part) for part in ids.split(",")):
+        if not cctv.may_view(session, principal, camera_id):
+            continue
+        watched = engine.watching(camera_id)
+        answer[str(camera_id)] = (
+            {**engine.tracks(camera_id), "monitored": True} if watched else _unwatched(camera_id)
+        )
+    session.commit()  # release the database before the answer goes (SQLite: see videowall.router._done)
+    return answer
 
 
 async def _relay(client: httpx.AsyncClient, response: httpx.Response) -> AsyncIterator[bytes]:

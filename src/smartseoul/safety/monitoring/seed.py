@@ -6,6 +6,9 @@ cameras under monitoring: three show vtest.avi (pedestrians; started at differen
 synthetic street, four an empty street (what must stay quiet). Each pedestrian camera gets rules
 that fire within a minute of watching: loitering on the pavement, a crowd, running, and a night
 intrusion zone.
+
+The monitored cameras also form a video wall group, named to come first in the wall's list: the
+demo's wall opens on them, and their tiles show the analysed streams with the analysis's boxes.
 """
 
 from __future__ import annotations
@@ -17,12 +20,14 @@ from sqlalchemy.orm import Session
 
 from smartseoul.safety.cctv.models import Camera
 from smartseoul.safety.monitoring import service
+from smartseoul.safety.videowall import service as wall
 
 if TYPE_CHECKING:
     from smartseoul.core.bootstrap import Platform
     from smartseoul.core.events import Event
 
 DEMO_CAMERAS = 8
+WALL_GROUP = "AI 영상 자동감시 · AI video monitoring"  # "AI" sorts before the Hangul group names
 STREAMS = ("vtest.mjpeg?offset=0", "vtest.mjpeg?offset=260", "vtest.mjpeg?offset=530", "scene-{id}.mjpeg")
 LOWER_HALF = [[0.0, 0.45], [1.0, 0.45], [1.0, 1.0], [0.0, 1.0]]
 WHOLE = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]
@@ -61,11 +66,19 @@ def seed_demo(platform: Platform, session: Session) -> list[Event]:
     if not port:
         return []
     base = f"http://127.0.0.1:{port}/streams/"
-    for index, camera_id in enumerate(demo_camera_ids(session)):
+    camera_ids = demo_camera_ids(session)
+    for index, camera_id in enumerate(camera_ids):
         stream = STREAMS[index] if index < len(STREAMS) else "idle-{id}.mjpeg"
         service.watch_camera(session, camera_id, base + stream.format(id=camera_id), actor="demo")
         if stream.startswith("vtest"):
             for rule in DEMO_RULES:
                 service.add_rule(session, camera_id, dict(rule), "demo")
     session.flush()
+    seed_wall_group(session, camera_ids)
     return []
+
+
+def seed_wall_group(session: Session, camera_ids: list[int]) -> None:
+    """The monitored cameras as the wall's first group (once: a second seed leaves it as it is)."""
+    if camera_ids and all(group.name != WALL_GROUP for group in wall.list_groups(session)):
+        wall.save_group(session, name=WALL_GROUP, camera_ids=camera_ids, actor="demo")

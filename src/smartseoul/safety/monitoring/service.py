@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from smartseoul.core import audit
@@ -47,6 +47,7 @@ __all__ = [
     "stream_of",
     "to_rule",
     "tuned_threshold",
+    "wall_stream",
     "watch_camera",
 ]
 
@@ -64,6 +65,15 @@ def monitored(session: Session, enabled_only: bool = True) -> list[MonitoredCame
     if enabled_only:
         query = query.where(MonitoredCamera.enabled.is_(True))
     return list(session.scalars(query))
+
+
+def shared_camera_count(session: Session) -> int:
+    """Active cameras shared with the control room: what the plan wants watched (the issue's
+    denominator of the monitored share), whether or not they are under monitoring yet."""
+    from smartseoul.safety.cctv.models import Camera
+
+    query = select(func.count(Camera.id)).where(Camera.shared.is_(True), Camera.status == "active")
+    return int(session.scalar(query) or 0)
 
 
 def watch_camera(
@@ -92,6 +102,20 @@ def stream_of(session: Session, row: MonitoredCamera) -> str:
     if camera is None:
         return ""
     return camera.rtsp_sub or camera.rtsp_main
+
+
+def wall_stream(session: Session, camera_id: int) -> str:
+    """The MJPEG stream the analysis of a monitored camera reads ("" for any other camera).
+
+    The video wall shows this stream on the camera's tile, as it comes, so that the boxes of the
+    analysis fit the picture; RTSP and files are decoded by the analysis only (the wall would
+    have to decode and re-encode them), so they are not offered.
+    """
+    row = session.get(MonitoredCamera, camera_id)
+    if row is None or not row.enabled:
+        return ""
+    url = stream_of(session, row)
+    return url if url.startswith(("http://", "https://")) else ""
 
 
 def rules_of(session: Session, camera_id: int, active_only: bool = False) -> list[MonitoringRule]:

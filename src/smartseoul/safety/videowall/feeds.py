@@ -1,8 +1,15 @@
 """One picture source per camera, shared by every viewer and by the health monitor.
 
 A camera's feed makes a frame once per tick while anyone watches, whatever the number of viewers:
-it renders and JPEG-encodes the synthetic scene, or fetches a real camera's JPEG from its snapshot
-URL. Ten operators on the same tile cost one encoder (or one fetch), not ten. Viewers wait on the
+it takes the newest JPEG of the MJPEG stream that automated monitoring analyses (a monitored
+camera), fetches a real camera's JPEG from its snapshot URL, or renders and JPEG-encodes the
+synthetic scene. Ten operators on the same tile cost one encoder (or one fetch), not ten.
+
+A monitored camera's tile shows exactly the picture the analysis reads, so that the analysis's
+boxes fit it: the feed reads the same stream (``CameraInfo.stream_url``) with the monitoring
+domain's :class:`~smartseoul.safety.monitoring.sources.StreamReader` and passes its JPEG parts on
+as they came, never decoding or re-encoding them. The camera is decoded once, by the analysis
+worker; the wall adds one socket to the camera's sub-stream while anyone watches. Viewers wait on the
 newest frame; a slow viewer skips frames instead of queueing them. The health monitor takes
 single frames with :meth:`CameraFeed.grab`, which reuses the running stream's newest frame or
 makes one when nobody watches.
@@ -16,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
@@ -25,11 +33,14 @@ import httpx
 
 from smartseoul.core.db import utcnow
 from smartseoul.core.settings import Settings
+from smartseoul.safety.monitoring.sources import StreamReader
 from smartseoul.safety.videowall.scenes import Fault, Scene, encode_jpeg, frame_period
 
 IDLE_SCENES = 64  # scenes kept warm without viewers (each holds its street picture, ~0.7 MB)
 SNAPSHOT_TIMEOUT_S = 2.0
 MAX_SNAPSHOT_BYTES = 8_000_000
+STREAM_STALE_S = 2.0  # a monitored stream's newest frame older than this: the camera sends nothing
+FIRST_FRAME_POLL_S = 0.02
 
 
 @dataclass(frozen=True)
@@ -42,6 +53,7 @@ class CameraInfo:
     lon: float | None = None
     district_code: str | None = None
     snapshot_url: str = ""  # a real camera's JPEG snapshot endpoint; empty: the synthetic scene
+    stream_url: str = ""  # the MJPEG stream automated monitoring analyses; first choice when set
 
 
 @dataclass(frozen=True)
@@ -88,12 +100,46 @@ class CameraFeed:
         self._lock = threading.Lock()
         self._changed = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
+        self._reader: StreamReader | None = None
+
+    def _from_stream(self) -> bytes | None:
+        """The newest JPEG of the monitored stream, as it came (in a worker thread).
+
+        The reader runs while anyone watches; a look without viewers (the health monitor) connects,
+        takes the first frame and lets go again, as a snapshot fetch would. None when the stream
+        sends nothing: the monitor then sees the camera as silent, and later as offline.
+        """
+        reader = self._reader
+        if reader is None or reader.url != self.info.stream_url:
+            if reader is not None:
+                reader.stop()
+            reader = self._reader = StreamReader(self.info.camera_id, self.info.stream_url).start()
+        deadline = time.monotonic() + SNAPSHOT_TIMEOUT_S
+        while reader.latest is None and reader.reason == "connecting" and time.monotonic() < deadline:
+            time.sleep(FIRST_FRAME_POLL_S)  # the first frame after connecting (a worker thread)
+        latest = reader.latest
+        if self.viewers == 0:
+            self._stop_reader()
+        if latest is None or latest.jpeg is None or time.monotonic() - latest.at > STREAM_STALE_S:
+            return None
+        return latest.jpeg
+
+    def _stop_reader(self) -> None:
+        if self._reader is not None:
+            self._reader.stop()
+            self._reader = None
 
     def _make(self, when: datetime) -> Frame | None:
-        """The frame at ``when`` (in a worker thread): the real camera's snapshot when it has a
-        snapshot URL, else the rendered scene; None when the camera sends nothing."""
+        """The frame at ``when`` (in a worker thread): the monitored stream's newest frame, else
+        the real camera's snapshot when it has a snapshot URL, else the rendered scene; None when
+        the camera sends nothing."""
         with self._lock:
-            if self.info.snapshot_url:
+            if self.info.stream_url:
+                jpeg = self._from_stream()
+            elif self._reader is not None:  # no longer monitored: back to the camera's own picture
+                self._stop_reader()
+                jpeg = None
+            elif self.info.snapshot_url:
                 jpeg = fetch_snapshot(self.info.snapshot_url)
             else:
                 image = self.scene.render(when)
@@ -115,10 +161,21 @@ class CameraFeed:
     async def _produce(self) -> None:
         loop = asyncio.get_running_loop()
         tick = loop.time()
-        while self.viewers > 0:
-            await self._next()
-            tick = max(tick + self.period, loop.time())
-            await asyncio.sleep(tick - loop.time())
+        try:
+            while self.viewers > 0:
+                await self._next()
+                tick = max(tick + self.period, loop.time())
+                await asyncio.sleep(tick - loop.time())
+        finally:
+            # not awaited: a viewer arriving meanwhile must find this task done and start another
+            with contextlib.suppress(RuntimeError):  # the loop's executor is shutting down
+                loop.run_in_executor(None, self._release)
+
+    def _release(self) -> None:
+        """Nobody watches any more: let go of the monitored stream (under the feed's lock)."""
+        with self._lock:
+            if self.viewers == 0:
+                self._stop_reader()
 
     def _ensure_running(self) -> None:
         if self._task is None or self._task.done():
@@ -166,6 +223,8 @@ class CameraFeed:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        with self._lock:
+            self._stop_reader()
 
 
 class FeedHub:
@@ -177,7 +236,10 @@ class FeedHub:
         self.faults: dict[int, Fault] = {}  # kept apart so a dropped feed comes back still failing
         self._lock = threading.Lock()  # request handlers in the thread pool ask for feeds too
 
-    def feed(self, info: CameraInfo) -> CameraFeed:
+    def feed(self, info: CameraInfo, *, current: bool = False) -> CameraFeed:
+        """The camera's feed. ``current``: ``info`` was read from the registry just now (a viewer's
+        request) and replaces what the feed knew, e.g. a camera put under monitoring since; the
+        health monitor's copy may be older and never does."""
         with self._lock:
             found = self.feeds.get(info.camera_id)
             if found is None:
@@ -185,6 +247,8 @@ class FeedHub:
                 found.set_fault(self.faults.get(info.camera_id))
                 self.feeds[info.camera_id] = found
                 self._trim()
+            elif current and found.info != info:
+                found.info = info  # the new source from the next frame on
             self.feeds.move_to_end(info.camera_id)
             return found
 

@@ -41,4 +41,5 @@ def wall(request: Request, session: Session = Depends(db_session)) -> Response:
         groups=groups,
         tours=tours,
         layouts=LAYOUTS,
+        fps=request.app.state.platform.settings.videowall_fps,  # the boxes are asked for as often
     )

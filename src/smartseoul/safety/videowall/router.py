@@ -95,7 +95,7 @@ async def live(
     principal: Principal = Depends(require(*VIEWERS)),
 ) -> StreamingResponse:
     info = await asyncio.to_thread(_viewable, session, request, principal, camera_id, reason, "live")
-    feed = await asyncio.to_thread(hub_of(platform).feed, info)
+    feed = await asyncio.to_thread(hub_of(platform).feed, info, current=True)
     return StreamingResponse(
         _mjpeg(feed),
         media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}",
@@ -118,7 +118,7 @@ async def snapshot(
     principal: Principal = Depends(require(*VIEWERS)),
 ) -> Response:
     info = await asyncio.to_thread(_viewable, session, request, principal, camera_id, reason, "snapshot")
-    feed = await asyncio.to_thread(hub_of(platform).feed, info)
+    feed = await asyncio.to_thread(hub_of(platform).feed, info, current=True)
     frame = await feed.grab()
     if frame is None:
         raise Problem(503, "No picture", f"camera {camera_id} sends no picture now", "camera_offline")
@@ -182,7 +182,7 @@ async def wall_live(
 
     infos = await asyncio.to_thread(check_all)
     hub = hub_of(platform)
-    feeds = [await asyncio.to_thread(hub.feed, info) for info in infos]
+    feeds = [await asyncio.to_thread(hub.feed, info, current=True) for info in infos]
     return StreamingResponse(
         _wall(feeds),
         media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}",
@@ -395,7 +395,7 @@ def set_fault(
     info = service.camera_info(session, camera_id)
     if info is None:
         raise Problem(404, "Unknown camera", f"no camera {camera_id}", "unknown_camera")
-    if info.snapshot_url:
+    if info.snapshot_url or info.stream_url:  # a real device, or the stream the analysis reads
         raise Problem(
             409,
             "A real camera",
@@ -433,7 +433,7 @@ async def take_reference(
         "reference frame for the health monitor",
         "snapshot",
     )
-    frame = await hub_of(platform).feed(info).grab()
+    frame = await hub_of(platform).feed(info, current=True).grab()
     if frame is None or decode_jpeg(frame.jpeg) is None:
         raise Problem(409, "No picture", f"camera {camera_id} sends no picture to take", "camera_offline")
     await asyncio.to_thread(service.store_reference, session, camera_id, frame.jpeg, principal.name)

@@ -41,11 +41,21 @@ class NotFound(LookupError):
 
 
 def camera_info(session: Session, camera_id: int) -> CameraInfo | None:
+    """What the wall needs of a camera; a monitored camera's tile shows the stream its analysis
+    reads (so that the analysis's boxes fit the picture)."""
+    from smartseoul.safety.monitoring import service as monitoring  # it uses this module too
+
     camera = cctv.get_camera(session, camera_id)
     if camera is None:
         return None
     return CameraInfo(
-        camera.id, camera.name, camera.lat, camera.lon, camera.district_code, camera.snapshot_url or ""
+        camera.id,
+        camera.name,
+        camera.lat,
+        camera.lon,
+        camera.district_code,
+        camera.snapshot_url or "",
+        monitoring.wall_stream(session, camera_id),
     )
 
 

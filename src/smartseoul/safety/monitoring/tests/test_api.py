@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import numpy as np
 import pytest
@@ -20,8 +21,9 @@ from smartseoul.safety.cctv import sharing
 from smartseoul.safety.cctv.seed import DEMO_POLICIES
 from smartseoul.safety.cctv.tests.helpers import GANGNAM_STATION, add_camera
 from smartseoul.safety.monitoring import service
-from smartseoul.safety.monitoring.engine import Engine
+from smartseoul.safety.monitoring.engine import Engine, engine_of
 from smartseoul.safety.monitoring.models import Detection
+from smartseoul.safety.videowall import service as wall
 from smartseoul.safety.videowall.models import HealthAlarm
 from smartseoul.safety.videowall.scenes import encode_jpeg
 
@@ -86,6 +88,7 @@ def test_every_endpoint_refuses_no_token_a_forged_one_and_the_wrong_role(
     calls = [
         ("GET", "/api/v1/monitoring/status", None),
         ("GET", f"/api/v1/monitoring/cameras/{shared}/tracks", None),
+        ("GET", f"/api/v1/monitoring/tracks?ids={shared}", None),
         ("GET", f"/api/v1/monitoring/cameras/{shared}/rules", None),
         ("POST", f"/api/v1/monitoring/cameras/{shared}/rules", {"kind": "loitering", "zone": ZONE}),
         ("PUT", f"/api/v1/monitoring/cameras/{shared}", {"stream_url": ""}),
@@ -234,6 +237,12 @@ def test_status_page_and_metrics_show_the_share(client: Any, platform: Platform)
     _login(client, platform, "op3", ["operator"])
     status = client.get("/api/v1/monitoring/status").json()
     assert status["cameras_listed"] == 2
+    with platform.db.session() as session:  # the plan's denominator: every shared active camera
+        shared = service.shared_camera_count(session)
+    assert shared >= 1
+    assert status["cameras_shared"] == shared
+    # at most the cameras under monitoring count, however many the registry shares
+    assert 0.0 <= status["shared_monitored_share"] <= status["cameras_listed"] / shared
     assert status["monitored_share"] == 1.0
     assert "smartseoul_monitoring_monitored_share 1.0" in client.get("/metrics").text
     page = client.get("/console/monitoring", headers={"accept-language": "ko"})
@@ -257,7 +266,10 @@ def test_the_engine_stores_what_workers_report(platform: Platform) -> None:
     engine.handle(("analysis", cameras["shared"], now.isoformat(), tracks, hits, [], jpeg))
     engine.handle(("health", cameras["shared"], [("offline", False, "cannot connect: ConnectError")]))
     live = engine.tracks(cameras["shared"])
-    assert live["tracks"] == [{"id": 4, "label": "person", "score": 0.81, "box": [0.1, 0.2, 0.3, 0.9]}]
+    assert live["tracks"] == [
+        {"id": 4, "label": "person", "score": 0.81, "box": [0.1, 0.2, 0.3, 0.9], "hits": []}
+    ]
+    assert live["alerts"] == ["crowding"]  # a crowd is about the whole picture, not one box
     with platform.db.session() as session:
         stored = service.list_detections(session, cameras["shared"])
         assert [(d.kind, d.detail) for d in stored] == [("crowding", "6 people (limit 5)")]
@@ -265,10 +277,43 @@ def test_the_engine_stores_what_workers_report(platform: Platform) -> None:
         assert service.snapshot_bytes(stored[0], platform.settings.data_dir) == jpeg
         alarm = session.scalars(select(HealthAlarm).where(HealthAlarm.camera_id == cameras["shared"])).one()
         assert (alarm.problem, alarm.detail) == ("offline", "cannot connect: ConnectError")
+    loiter = [(None, "loitering", 4, 0.8, now.timestamp() - 12, "in the zone for 12 s")]
+    engine.handle(("analysis", cameras["shared"], now.isoformat(), tracks, loiter, [], jpeg))
+    engine.handle(("analysis", cameras["shared"], now.isoformat(), tracks, [], [], jpeg))
+    assert engine.tracks(cameras["shared"])["tracks"][0]["hits"] == ["loitering"]  # while it lives
+
+
+def test_the_wall_gets_the_boxes_of_all_its_tiles_in_one_answer(client: Any, platform: Platform) -> None:
+    cameras = _setup(platform)
+    with platform.db.session() as session:
+        plain = add_camera(session, shared=True, name="Not monitored").id
+    engine = engine_of(platform)  # as if the workers held both monitored cameras
+    engine.supervisor = cast(Any, SimpleNamespace(jobs=dict.fromkeys(cameras.values()), stop=lambda: None))
+    tracks = [(4, "person", 0.81, (0.1, 0.2, 0.3, 0.9)), (5, "person", 0.7, (0.5, 0.2, 0.6, 0.8))]
+    engine.handle(("analysis", cameras["shared"], utcnow().isoformat(), tracks, [], [], None))
+    _login(client, platform, "op.tiles", ["operator"])
+    ids = f"{cameras['shared']},{cameras['private']},{plain}"
+    answer = client.get("/api/v1/monitoring/tracks", params={"ids": ids}).json()
+    watched = answer[str(cameras["shared"])]
+    assert watched["monitored"] is True
+    assert [(t["id"], t["box"]) for t in watched["tracks"]] == [
+        (4, [0.1, 0.2, 0.3, 0.9]),
+        (5, [0.5, 0.2, 0.6, 0.8]),
+    ]
+    assert answer[str(plain)] == {
+        "camera_id": plain,
+        "monitored": False,
+        "analysed_at": None,
+        "tracks": [],
+        "alerts": [],
+    }
+    assert str(cameras["private"]) not in answer  # not shared with operators: no boxes either
+    bad = client.get("/api/v1/monitoring/tracks", params={"ids": "1,two"})
+    assert bad.status_code == 422
 
 
 def test_the_demo_watches_shared_cameras_on_the_stream_server_with_rules(platform: Platform) -> None:
-    from smartseoul.safety.monitoring.seed import seed_demo
+    from smartseoul.safety.monitoring.seed import WALL_GROUP, seed_demo
 
     with platform.db.session() as session:
         shared = [add_camera(session, shared=True).id for _ in range(5)]
@@ -281,5 +326,12 @@ def test_the_demo_watches_shared_cameras_on_the_stream_server_with_rules(platfor
         assert rows[3].stream_url.endswith(f"/streams/scene-{shared[3]}.mjpeg")
         assert rows[4].stream_url.endswith(f"/streams/idle-{shared[4]}.mjpeg")
         kinds = [sorted(r.kind for r in service.rules_of(session, c)) for c in shared]
+        groups = {g.name: wall.group_cameras(session, g.id) for g in wall.list_groups(session)}
+        tile = wall.camera_info(session, shared[0])
+        assert seed_demo(platform, session) == []  # a second seed adds no second group
+        assert len(wall.list_groups(session)) == 1
     assert kinds[0] == ["crowding", "intrusion", "loitering", "running"]
     assert kinds[3] == kinds[4] == []
+    assert groups == {WALL_GROUP: shared}  # the wall opens on the monitored cameras
+    assert tile is not None
+    assert tile.stream_url == rows[0].stream_url

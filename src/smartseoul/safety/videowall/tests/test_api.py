@@ -15,6 +15,8 @@ from smartseoul.core.models import AuditEntry
 from smartseoul.safety.cctv import sharing
 from smartseoul.safety.cctv.seed import DEMO_POLICIES
 from smartseoul.safety.cctv.tests.helpers import GANGNAM_STATION, add_camera
+from smartseoul.safety.monitoring import service as monitoring
+from smartseoul.safety.monitoring.streams import SCENE_SIZE, StreamServer, idle_frames
 from smartseoul.safety.videowall import service
 from smartseoul.safety.videowall.feeds import CameraInfo
 from smartseoul.safety.videowall.health import Transition
@@ -266,3 +268,45 @@ def test_an_operator_can_make_a_demo_scene_fail(client: Any, platform: Platform)
     assert wrong.status_code == 422
     assert "fault" in wrong.json()["detail"]
     assert _ledger(platform, "videowall.fault.set")[0].actor == "op.drill"
+
+
+def test_a_monitored_camera_shows_the_stream_its_analysis_reads_as_it_came(
+    client: Any, platform: Platform
+) -> None:
+    """The wall relays the analysed MJPEG stream's own JPEG parts (no decode, no re-encode), so
+    the analysis's boxes fit the tile; a camera not monitored keeps its usual picture."""
+    cameras = _cameras(platform)
+    streams = StreamServer().start()
+    try:
+        with platform.db.session() as session:
+            monitoring.watch_camera(session, cameras["shared"], streams.url("idle-5"), actor="test")
+        headers = _headers(client, platform, "op.relay", ["operator"])
+        ids = f"{cameras['shared']},{cameras['gangnam']}"
+        with client.stream(
+            "GET", "/api/v1/videowall/live", params={"ids": ids, "reason": REASON}, headers=headers
+        ) as response:
+            parts = _parts(response, 10)
+        sent = set(idle_frames(5))
+        relayed = [body for head, body in parts if int(head["x-camera-id"]) == cameras["shared"]]
+        others = [body for head, body in parts if int(head["x-camera-id"]) == cameras["gangnam"]]
+        assert relayed
+        assert others
+        assert all(body in sent for body in relayed)  # byte for byte what the stream sent
+        picture = decode_jpeg(relayed[0])
+        assert picture is not None
+        assert picture.shape[1::-1] == SCENE_SIZE
+        other = decode_jpeg(others[0])
+        assert other is not None
+        assert other.shape[1::-1] != SCENE_SIZE
+
+        snapshot = client.get(
+            f"/api/v1/cameras/{cameras['shared']}/snapshot.jpg", params={"reason": REASON}, headers=headers
+        )
+        assert snapshot.status_code == 200
+        assert snapshot.content in sent
+        drill = client.post(
+            f"/api/v1/videowall/cameras/{cameras['shared']}/fault", json={"fault": "black"}, headers=headers
+        )
+        assert drill.status_code == 409  # a drill would not change the analysed stream
+    finally:
+        streams.stop()

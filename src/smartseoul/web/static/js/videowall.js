@@ -1,6 +1,8 @@
 // The video wall: live tiles from one multipart stream per wall (a browser opens only six
 // connections to a server, so one stream per tile would starve a 3x3 or 4x4 wall), camera search,
-// groups and tours, a health badge on each tile and the open health alarms.
+// groups and tours, a health badge on each tile and the open health alarms. Tiles of cameras under
+// automated monitoring get the analysis's boxes on a canvas over the picture, an "AI" badge and
+// the number of people in the caption (one request for all tiles, at the tiles' frame rate).
 (function () {
   "use strict";
   const root = document.getElementById("videowall");
@@ -18,6 +20,10 @@
   });
   const state = { layout: 4, tiles: [null, null, null, null], next: 0, names: {}, stream: null, tour: null };
   const CRLF2 = [13, 10, 13, 10];
+  const FRAME_MS = 1000 / (Number(root.dataset.fps) || 5);
+  const BOXES_STALE_MS = 2000;  // boxes not confirmed by a poll for this long vanish
+  const UNWATCHED_POLL_MS = 2000;  // no tile under monitoring: ask again at the health rate
+  const HIT = "#ef4444", TRACKED = "#22c55e";
 
   function problemLabel(problem) {
     return T["videowall_health_" + problem] || problem;
@@ -44,9 +50,24 @@
         // a canvas, not an <img>: frames are decoded with createImageBitmap, which the page's
         // Content-Security-Policy allows (it allows no blob: picture URLs)
         const img = document.createElement("canvas");
+        img.className = "tile-picture";
         img.width = 640; img.height = 360;
         img.setAttribute("role", "img");
         img.setAttribute("aria-label", "#" + cameraId);
+        // the analysis's boxes: a second canvas of the picture's size laid over it, so that boxes
+        // come and go at their own pace without waiting for the next frame
+        const overlay = document.createElement("canvas");
+        overlay.className = "tile-boxes";
+        overlay.width = img.width; overlay.height = img.height;
+        overlay.setAttribute("aria-hidden", "true");
+        const ai = document.createElement("span");
+        ai.className = "ai-badge";
+        ai.textContent = T.videowall_ai_badge;
+        ai.title = T.videowall_ai_title;
+        ai.hidden = true;
+        const people = document.createElement("span");
+        people.className = "tile-people";
+        people.hidden = true;
         const caption = document.createElement("figcaption");
         const name = document.createElement("span");
         name.className = "tile-name";
@@ -62,8 +83,8 @@
         remove.title = T.videowall_remove;
         remove.setAttribute("aria-label", T.videowall_remove + " #" + cameraId);
         remove.addEventListener("click", function () { stopTour(); setTiles(state.tiles.map(function (c) { return c === cameraId ? null : c; })); });
-        caption.append(name, badge, remove);
-        tile.append(img, caption);
+        caption.append(name, ai, people, badge, remove);
+        tile.append(img, overlay, caption);
       }
       wallEl.append(tile);
     });
@@ -77,6 +98,7 @@
     fillDrillCameras();
     openStream();
     pollHealth();
+    pollBoxes();
   }
 
   function setLayout(n) {
@@ -114,7 +136,7 @@
     decoding[cameraId] = null;
     createImageBitmap(new Blob([bytes], { type: "image/jpeg" })).then(function (bitmap) {
       const tile = tileFor(cameraId);
-      const canvas = tile && tile.querySelector("canvas");
+      const canvas = tile && tile.querySelector("canvas.tile-picture");
       if (canvas) {
         if (canvas.width !== bitmap.width) canvas.width = bitmap.width;
         if (canvas.height !== bitmap.height) canvas.height = bitmap.height;
@@ -173,6 +195,93 @@
     } catch (error) {
       if (error.name !== "AbortError") { errorEl.textContent = T.videowall_stream_error; errorEl.hidden = false; }
     }
+  }
+
+  // ------------------------------------------------------------ the analysis's boxes
+
+  const boxes = { live: {}, timer: null, asking: false };  // camera id -> {tracks, alerts, at}
+
+  function labelOf(track) {
+    const label = T["videowall_label_" + track.label] || track.label;
+    const hits = (track.hits || []).map(function (kind) { return T["monitoring_kind_" + kind] || kind; });
+    return label + " #" + track.id + (hits.length ? " · " + hits.join(", ") : "");
+  }
+
+  function drawTrack(ctx, track, width, height) {
+    const [x1, y1, x2, y2] = track.box;
+    const hit = (track.hits || []).length > 0;
+    const line = Math.max(2, Math.round(width / (hit ? 120 : 200)));
+    ctx.lineWidth = line;
+    ctx.strokeStyle = hit ? HIT : TRACKED;
+    ctx.strokeRect(x1 * width, y1 * height, (x2 - x1) * width, (y2 - y1) * height);
+    const text = labelOf(track);
+    const size = Math.max(10, Math.round(width / 40));
+    ctx.font = size + "px sans-serif";
+    const textWidth = ctx.measureText(text).width + 6;
+    const top = y1 * height > size + 4 ? y1 * height - size - 4 : y1 * height;
+    ctx.fillStyle = hit ? HIT : TRACKED;
+    ctx.fillRect(x1 * width - line / 2, top, textWidth, size + 4);
+    ctx.fillStyle = "#000";
+    ctx.fillText(text, x1 * width + 3 - line / 2, top + size);
+  }
+
+  function drawBoxes(cameraId) {
+    const tile = tileFor(cameraId);
+    if (!tile) return;
+    const picture = tile.querySelector("canvas.tile-picture");
+    const overlay = tile.querySelector("canvas.tile-boxes");
+    const live = boxes.live[cameraId];
+    const watched = Boolean(live);
+    const tracks = watched && Date.now() - live.at <= BOXES_STALE_MS ? live.tracks : [];
+    const alerts = watched && Date.now() - live.at <= BOXES_STALE_MS ? live.alerts : [];
+    if (overlay.width !== picture.width) overlay.width = picture.width;
+    if (overlay.height !== picture.height) overlay.height = picture.height;
+    const ctx = overlay.getContext("2d");
+    ctx.clearRect(0, 0, overlay.width, overlay.height);
+    tracks.forEach(function (track) { drawTrack(ctx, track, overlay.width, overlay.height); });
+    const people = tracks.filter(function (track) { return track.label === "person"; }).length;
+    tile.dataset.monitored = String(watched);
+    tile.dataset.boxes = String(tracks.length);
+    tile.dataset.people = String(people);
+    tile.dataset.hits = String(tracks.filter(function (track) { return (track.hits || []).length; }).length + alerts.length);
+    tile.querySelector(".ai-badge").hidden = !watched;
+    const count = tile.querySelector(".tile-people");
+    count.hidden = !watched;
+    const kinds = alerts.map(function (kind) { return T["monitoring_kind_" + kind] || kind; });
+    count.textContent = T.videowall_people.replace("{n}", people) + (kinds.length ? " · " + kinds.join(", ") : "");
+    count.classList.toggle("alert", alerts.length > 0);
+    const name = "#" + cameraId + " " + (state.names[cameraId] || "");
+    picture.setAttribute("aria-label", watched ? name + ": " + T.videowall_ai_summary.replace("{n}", people) : name);
+  }
+
+  async function pollBoxes() {
+    clearTimeout(boxes.timer);
+    const ids = state.tiles.filter(function (c) { return c !== null; });
+    let next = UNWATCHED_POLL_MS;
+    if (ids.length && !boxes.asking) {
+      boxes.asking = true;
+      try {
+        const answer = await getJSON("/api/v1/monitoring/tracks?ids=" + ids.join(","));
+        const now = Date.now();
+        ids.forEach(function (id) {
+          const live = answer[id];
+          if (live && live.monitored) {
+            boxes.live[id] = { tracks: live.tracks, alerts: live.alerts || [], at: now };
+            next = FRAME_MS;
+          } else {
+            delete boxes.live[id];
+          }
+        });
+        fillDrillCameras();
+      } catch (error) {
+        /* the boxes age out; the next poll tries again */
+      } finally {
+        boxes.asking = false;
+      }
+    }
+    state.tiles.forEach(function (id) { if (id !== null) drawBoxes(id); });
+    clearTimeout(boxes.timer);  // one poll loop, even when a wall change asked in between
+    boxes.timer = setTimeout(pollBoxes, next);
   }
 
   // ------------------------------------------------------------ health and alarms
@@ -244,7 +353,8 @@
   function fillDrillCameras() {
     const select = document.getElementById("vw-drill-camera");
     if (!select) return;
-    const ids = state.tiles.filter(function (c) { return c !== null; });
+    // a monitored camera shows the analysed stream, which a drill cannot touch (the API refuses)
+    const ids = state.tiles.filter(function (c) { return c !== null && !(c in boxes.live); });
     const labels = ids.map(function (id) { return "#" + id + " " + (state.names[id] || ""); }).join("|");
     if (select.dataset.labels === labels) return;  // unchanged: leave an open list alone
     select.dataset.labels = labels;

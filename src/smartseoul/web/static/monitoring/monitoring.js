@@ -27,8 +27,9 @@
       const status = await getJson(api + "/status");
       document.getElementById("mon-share").textContent = (status.monitored_share * 100).toFixed(1) + "%";
       document.getElementById("mon-counts").textContent =
-        t("monitoring_counts").replace("{monitored}", status.cameras_monitored).replace("{listed}", status.cameras_listed)
-          .replace("{interval}", status.max_interval_s);
+        t("monitoring_counts").replace("{monitored}", status.cameras_monitored).replaceAll("{listed}", status.cameras_listed)
+          .replace("{interval}", status.max_interval_s).replace("{shared}", status.cameras_shared)
+          .replace("{shared_share}", (status.shared_monitored_share * 100).toFixed(2) + "%");
     } catch (error) { /* the next poll retries */ }
   }
 
