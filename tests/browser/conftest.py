@@ -32,6 +32,8 @@ T = TypeVar("T")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 DESKTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
+# a shared, loaded machine: argon2, PDF sealing, a stream's first frame can take seconds
+PATIENCE_MS = 30_000
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -205,3 +207,26 @@ def axe_violations(page: Any) -> list[str]:
         + ", ".join(str(node["target"]) for node in violation["nodes"][:3])
         for violation in result["violations"]
     ]
+
+
+@pytest.fixture
+def patient_expect() -> Iterator[None]:
+    """Playwright's ``expect`` waits PATIENCE_MS in this test, then its default again (5 s), so a
+    module that asks for patience (``pytest.mark.usefixtures("patient_expect")``) leaves the
+    others as they were."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=PATIENCE_MS)
+    yield
+    expect.set_options(timeout=5_000)
+
+
+@pytest.fixture
+def staff_page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
+    """A page in a fresh Korean desktop context, patient like the rest of the module."""
+    context = browser.new_context(base_url=live_server.url, locale="ko-KR")
+    context.set_default_timeout(PATIENCE_MS)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()

@@ -5,29 +5,20 @@ operator. Every check is what a person at the screen would see."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PHONE, LiveServer, text
+from tests.browser.conftest import PATIENCE_MS, PHONE, LiveServer, text
 from tests.browser.test_pages import log_in
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("patient_expect")]
 GANGNAM = "11230"
 HEADLINE = "강남역 침수, 지하도 통제"
 # This machine is shared: under load a login (argon2) or a round trip can take seconds. The waits
 # are generous so that only a page that never shows the right thing fails.
-PATIENCE_MS = 30_000
-
-
-@pytest.fixture(autouse=True)
-def _patient_expect() -> Iterator[None]:
-    expect.set_options(timeout=PATIENCE_MS)
-    yield
-    expect.set_options(timeout=5_000)  # Playwright's default, for the other modules
 
 
 def operator_page(context: Any, live_server: LiveServer, name: str, lang: str = "ko") -> Any:

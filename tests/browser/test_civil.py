@@ -6,7 +6,6 @@ page says valid. Every page passes axe-core (WCAG 2.2 AA), in normal and in larg
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,18 +18,10 @@ from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
 from conftest import run_async
-from tests.browser.conftest import DESKTOP, PHONE, LiveServer, axe_violations, text
+from tests.browser.conftest import DESKTOP, PATIENCE_MS, PHONE, LiveServer, axe_violations, text
 from tests.browser.test_pages import log_in
 
-pytestmark = pytest.mark.browser
-PATIENCE_MS = 30_000  # a shared machine: argon2 and PDF sealing can take seconds under load
-
-
-@pytest.fixture(autouse=True)
-def _patient_expect() -> Iterator[None]:
-    expect.set_options(timeout=PATIENCE_MS)
-    yield
-    expect.set_options(timeout=5_000)
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("patient_expect")]
 
 
 @pytest.fixture(scope="module", autouse=True)

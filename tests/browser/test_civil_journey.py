@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -22,11 +21,10 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from tests.browser.conftest import PHONE, LiveServer, axe_violations, text
+from tests.browser.conftest import PATIENCE_MS, PHONE, LiveServer, axe_violations, text
 from tests.browser.test_pages import log_in
 
-pytestmark = pytest.mark.browser
-PATIENCE_MS = 30_000  # a shared machine: argon2 and PDF sealing can take seconds under load
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("patient_expect")]
 LARGE_TEXT_CSS = 'link[href="/static/identity/large-text.css"]'
 
 
@@ -36,13 +34,6 @@ class Hall:
     name_ko: str
     name_en: str
     day: date
-
-
-@pytest.fixture(autouse=True)
-def _patient_expect() -> Iterator[None]:
-    expect.set_options(timeout=PATIENCE_MS)
-    yield
-    expect.set_options(timeout=5_000)
 
 
 @pytest.fixture(scope="module", autouse=True)

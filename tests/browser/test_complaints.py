@@ -7,25 +7,16 @@ from __future__ import annotations
 import re
 import struct
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DESKTOP, PHONE, LiveServer, axe_violations, text
+from tests.browser.conftest import DESKTOP, PATIENCE_MS, PHONE, LiveServer, axe_violations, text
 from tests.browser.test_pages import log_in
 
-pytestmark = pytest.mark.browser
-PATIENCE_MS = 30_000
-
-
-@pytest.fixture(autouse=True)
-def _patient_expect() -> Iterator[None]:
-    expect.set_options(timeout=PATIENCE_MS)
-    yield
-    expect.set_options(timeout=5_000)
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("patient_expect")]
 
 
 def png(path: Path) -> Path:

@@ -4,18 +4,16 @@ see the plan's targets; every page passes axe-core's WCAG 2.2 AA rules."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PHONE, LiveServer, axe_violations, text
+from tests.browser.conftest import PATIENCE_MS, PHONE, LiveServer, axe_violations, text
 from tests.browser.test_pages import log_in
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("patient_expect")]
 GANGNAM = "11230"
-PATIENCE_MS = 30_000
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -24,23 +22,6 @@ def _demo_education(live_server: LiveServer) -> None:
 
     with live_server.platform.db.session() as session:
         seed_demo(session, 20151)
-
-
-@pytest.fixture
-def staff_page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
-    context = browser.new_context(base_url=live_server.url, locale="ko-KR")
-    context.set_default_timeout(PATIENCE_MS)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
-
-
-@pytest.fixture(autouse=True)
-def _patient_expect() -> Iterator[None]:
-    expect.set_options(timeout=PATIENCE_MS)
-    yield
-    expect.set_options(timeout=5_000)
 
 
 def test_an_older_person_signs_up_on_a_phone(browser: Any, live_server: LiveServer) -> None:

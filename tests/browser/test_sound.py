@@ -13,19 +13,11 @@ from playwright.sync_api import expect
 from smartseoul.safety.sound import runtime, service
 from smartseoul.safety.sound.models import SoundDevice
 from smartseoul.safety.sound.tests.helpers import ScriptedModel, tone
-from tests.browser.conftest import DESKTOP, PHONE, LiveServer, axe_violations, text
+from tests.browser.conftest import DESKTOP, PATIENCE_MS, PHONE, LiveServer, axe_violations, text
 from tests.browser.test_pages import log_in
 
-pytestmark = pytest.mark.browser
-PATIENCE_MS = 30_000
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("patient_expect")]
 DEVICE = "mic-browser-1"
-
-
-@pytest.fixture(autouse=True)
-def _patient_expect() -> Iterator[None]:
-    expect.set_options(timeout=PATIENCE_MS)
-    yield
-    expect.set_options(timeout=5_000)
 
 
 @pytest.fixture

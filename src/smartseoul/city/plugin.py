@@ -7,10 +7,9 @@ from typing import TYPE_CHECKING
 
 from smartseoul.city import service
 from smartseoul.city.events import CityDataLoaded, CrimeReportSimulated
-from smartseoul.core.plugin import ActivityGenerator, DomainPlugin
+from smartseoul.core.plugin import ActivityGenerator, DomainPlugin, lazy_routers
 
 if TYPE_CHECKING:
-    from fastapi import APIRouter
     from sqlalchemy.orm import Session
 
     from smartseoul.core.bootstrap import Platform
@@ -76,12 +75,6 @@ def _crime_generator(platform: Platform) -> ActivityGenerator:
     return ActivityGenerator("city.crime_reports", 1.0, make)
 
 
-def _routers() -> list[APIRouter]:
-    from smartseoul.city.router import router
-
-    return [router]
-
-
 async def _on_startup(platform: Platform) -> None:
     """Render the district responses, and render them again whenever the city is reloaded
     (`smartseoul seed demo` in another process announces it on the bus)."""
@@ -102,7 +95,7 @@ PLUGIN = DomainPlugin(
     name="city",
     on_startup=_on_startup,
     models=("smartseoul.city.models",),
-    routers=_routers,
+    routers=lazy_routers("smartseoul.city.router:router"),
     seed_demo=seed_demo,
     generators=lambda platform: [_crime_generator(platform)],
 )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import random
@@ -49,3 +50,26 @@ class DomainPlugin:
     nav: tuple[NavLink, ...] = ()
     # adds the domain's gauges to the app's /metrics registry (called once per app)
     metrics: Callable[[Platform, CollectorRegistry], None] | None = None
+
+
+def _load(reference: str) -> Any:
+    """``"package.module:name"`` -> that object, imported only now."""
+    module, _, name = reference.partition(":")
+    return getattr(import_module(module), name)
+
+
+def lazy_routers(*references: str) -> Callable[[], list[APIRouter]]:
+    """A plugin's routers, named ``"module:attribute"`` and imported when the app is built, so that
+    listing the domains (for the CLI, migrations, a worker) imports no web code."""
+    return lambda: [_load(reference) for reference in references]
+
+
+def lazy_cli(**commands: str) -> Callable[[], dict[str, typer.Typer]]:
+    """A plugin's command groups (``device="smartseoul.tracking.cli:app"``), imported when the CLI
+    is built."""
+    return lambda: {name: _load(reference) for name, reference in commands.items()}
+
+
+def lazy_generators(reference: str) -> Callable[[Platform], list[ActivityGenerator]]:
+    """A plugin's simulator: ``"module:function"`` called with the platform when it starts."""
+    return lambda platform: list(_load(reference)(platform))

@@ -7,11 +7,9 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
-from smartseoul.core.plugin import ActivityGenerator, DomainPlugin
+from smartseoul.core.plugin import DomainPlugin, lazy_cli, lazy_generators, lazy_routers
 
 if TYPE_CHECKING:
-    import typer
-    from fastapi import APIRouter
     from sqlalchemy.orm import Session
 
     from smartseoul.core.bootstrap import Platform
@@ -147,12 +145,6 @@ async def _on_shutdown(platform: Platform) -> None:
         await found.drain()
 
 
-def _cli() -> dict[str, typer.Typer]:
-    from smartseoul.tracking.cli import app, person_app
-
-    return {"device": app, "person": person_app}
-
-
 def _seed_demo(platform: Platform, session: Session) -> list[Event]:
     from smartseoul.tracking.seed import seed_children
 
@@ -160,26 +152,13 @@ def _seed_demo(platform: Platform, session: Session) -> list[Event]:
     return []
 
 
-def _generators(platform: Platform) -> list[ActivityGenerator]:
-    from smartseoul.tracking.simulate import walkers
-
-    return walkers(platform)
-
-
-def _routers() -> list[APIRouter]:
-    from smartseoul.tracking.pages import router as pages
-    from smartseoul.tracking.router import router
-
-    return [router, pages]
-
-
 PLUGIN = DomainPlugin(
     name="tracking",
     models=("smartseoul.tracking.models",),
-    routers=_routers,
+    routers=lazy_routers("smartseoul.tracking.router:router", "smartseoul.tracking.pages:router"),
     seed_demo=_seed_demo,
-    generators=_generators,
+    generators=lazy_generators("smartseoul.tracking.simulate:walkers"),
     on_startup=_on_startup,
     on_shutdown=_on_shutdown,
-    cli=_cli,
+    cli=lazy_cli(device="smartseoul.tracking.cli:app", person="smartseoul.tracking.cli:person_app"),
 )

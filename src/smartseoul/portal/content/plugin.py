@@ -5,29 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from smartseoul.core.plugin import DomainPlugin, NavLink
+from smartseoul.core.plugin import DomainPlugin, NavLink, lazy_cli, lazy_routers
 
 if TYPE_CHECKING:
-    import typer
-    from fastapi import APIRouter
     from sqlalchemy.orm import Session
 
     from smartseoul.core.bootstrap import Platform
     from smartseoul.core.events import Event
-
-
-def _routers() -> list[APIRouter]:
-    from smartseoul.portal.content.editor import router as editor
-    from smartseoul.portal.content.pages import router as pages
-    from smartseoul.portal.content.router import router
-
-    return [router, editor, pages]
-
-
-def _cli() -> dict[str, typer.Typer]:
-    from smartseoul.portal.content.cli import app
-
-    return {"portal": app}
 
 
 def _seed_demo(platform: Platform, session: Session) -> list[Event]:
@@ -45,9 +29,13 @@ async def _on_shutdown(platform: Platform) -> None:
 PLUGIN = DomainPlugin(
     name="content",
     models=("smartseoul.portal.content.models",),
-    routers=_routers,
+    routers=lazy_routers(
+        "smartseoul.portal.content.router:router",
+        "smartseoul.portal.content.editor:router",
+        "smartseoul.portal.content.pages:router",
+    ),
     seed_demo=_seed_demo,
-    cli=_cli,
+    cli=lazy_cli(portal="smartseoul.portal.content.cli:app"),
     on_shutdown=_on_shutdown,
     nav=(NavLink("/console/content", "content_nav", ("admin", "district_staff")),),
 )

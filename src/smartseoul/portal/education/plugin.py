@@ -6,10 +6,9 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING
 
-from smartseoul.core.plugin import ActivityGenerator, DomainPlugin, NavLink
+from smartseoul.core.plugin import DomainPlugin, NavLink, lazy_generators, lazy_routers
 
 if TYPE_CHECKING:
-    from fastapi import APIRouter
     from sqlalchemy.orm import Session
 
     from smartseoul.core.bootstrap import Platform
@@ -34,13 +33,6 @@ async def _on_shutdown(platform: Platform) -> None:
             await task
 
 
-def _routers() -> list[APIRouter]:
-    from smartseoul.portal.education.pages import router as pages
-    from smartseoul.portal.education.router import router
-
-    return [router, pages]
-
-
 def _seed_demo(platform: Platform, session: Session) -> list[Event]:
     from smartseoul.portal.education.seed import seed_demo
 
@@ -48,18 +40,14 @@ def _seed_demo(platform: Platform, session: Session) -> list[Event]:
     return []
 
 
-def _generators(platform: Platform) -> list[ActivityGenerator]:
-    from smartseoul.portal.education.simulate import generators
-
-    return generators(platform)
-
-
 PLUGIN = DomainPlugin(
     name="education",
     models=("smartseoul.portal.education.models",),
-    routers=_routers,
+    routers=lazy_routers(
+        "smartseoul.portal.education.router:router", "smartseoul.portal.education.pages:router"
+    ),
     seed_demo=_seed_demo,
-    generators=_generators,
+    generators=lazy_generators("smartseoul.portal.education.simulate:generators"),
     on_startup=_on_startup,
     on_shutdown=_on_shutdown,
     nav=(NavLink("/console/education", "education_nav", ("admin", "district_staff", "auditor")),),

@@ -6,11 +6,15 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING
 
-from smartseoul.core.plugin import ActivityGenerator, DomainPlugin, NavLink
+from smartseoul.core.plugin import (
+    DomainPlugin,
+    NavLink,
+    lazy_cli,
+    lazy_generators,
+    lazy_routers,
+)
 
 if TYPE_CHECKING:
-    import typer
-    from fastapi import APIRouter
     from prometheus_client import CollectorRegistry
     from sqlalchemy.orm import Session
 
@@ -56,30 +60,11 @@ async def _on_shutdown(platform: Platform) -> None:
         transport.close()
 
 
-def _routers() -> list[APIRouter]:
-    from smartseoul.portal.wifi.pages import router as pages
-    from smartseoul.portal.wifi.router import router
-
-    return [router, pages]
-
-
 def _seed_demo(platform: Platform, session: Session) -> list[Event]:
     from smartseoul.portal.wifi.seed import seed_demo
 
     seed_demo(session, platform.settings.demo_seed, platform.secret_key)
     return []
-
-
-def _generators(platform: Platform) -> list[ActivityGenerator]:
-    from smartseoul.portal.wifi.simulate import generators
-
-    return generators(platform)
-
-
-def _cli() -> dict[str, typer.Typer]:
-    from smartseoul.portal.wifi.cli import app
-
-    return {"wifi": app}
 
 
 def _metrics(platform: Platform, registry: CollectorRegistry) -> None:
@@ -91,12 +76,12 @@ def _metrics(platform: Platform, registry: CollectorRegistry) -> None:
 PLUGIN = DomainPlugin(
     name="wifi",
     models=("smartseoul.portal.wifi.models",),
-    routers=_routers,
+    routers=lazy_routers("smartseoul.portal.wifi.router:router", "smartseoul.portal.wifi.pages:router"),
     seed_demo=_seed_demo,
-    generators=_generators,
+    generators=lazy_generators("smartseoul.portal.wifi.simulate:generators"),
     on_startup=_on_startup,
     on_shutdown=_on_shutdown,
-    cli=_cli,
+    cli=lazy_cli(wifi="smartseoul.portal.wifi.cli:app"),
     nav=(NavLink("/console/wifi", "wifi_nav", ("admin", "operator", "district_staff", "auditor")),),
     metrics=_metrics,
 )

@@ -6,11 +6,15 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from smartseoul.core.plugin import ActivityGenerator, DomainPlugin, NavLink
+from smartseoul.core.plugin import (
+    DomainPlugin,
+    NavLink,
+    lazy_cli,
+    lazy_generators,
+    lazy_routers,
+)
 
 if TYPE_CHECKING:
-    import typer
-    from fastapi import APIRouter
     from sqlalchemy.orm import Session
 
     from smartseoul.city.service import CityIndex
@@ -54,39 +58,24 @@ async def _on_shutdown(platform: Platform) -> None:
         await hub.stop()
 
 
-def _routers() -> list[APIRouter]:
-    from smartseoul.safety.alerts.pages import router as pages
-    from smartseoul.safety.alerts.router import pages_router, router
-
-    return [router, pages_router, pages]
-
-
-def _cli() -> dict[str, typer.Typer]:
-    from smartseoul.safety.alerts.cli import app
-
-    return {"alert": app}
-
-
 def _seed_demo(platform: Platform, session: Session) -> list[Event]:
     from smartseoul.safety.alerts.simulate import seed_demo
 
     return seed_demo(platform, session)
 
 
-def _generators(platform: Platform) -> list[ActivityGenerator]:
-    from smartseoul.safety.alerts.simulate import generators
-
-    return generators(platform)
-
-
 PLUGIN = DomainPlugin(
     name="alerts",
     models=("smartseoul.safety.alerts.models",),
-    routers=_routers,
+    routers=lazy_routers(
+        "smartseoul.safety.alerts.router:router",
+        "smartseoul.safety.alerts.router:pages_router",
+        "smartseoul.safety.alerts.pages:router",
+    ),
     seed_demo=_seed_demo,
-    generators=_generators,
+    generators=lazy_generators("smartseoul.safety.alerts.simulate:generators"),
     on_startup=_on_startup,
     on_shutdown=_on_shutdown,
-    cli=_cli,
+    cli=lazy_cli(alert="smartseoul.safety.alerts.cli:app"),
     nav=(NavLink("/console/alerts", "alerts_nav", ("operator", "admin", "dispatcher", "auditor")),),
 )

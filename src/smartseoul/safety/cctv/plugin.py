@@ -7,11 +7,9 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
-from smartseoul.core.plugin import DomainPlugin, NavLink
+from smartseoul.core.plugin import DomainPlugin, NavLink, lazy_cli, lazy_routers
 
 if TYPE_CHECKING:
-    import typer
-    from fastapi import APIRouter
     from sqlalchemy.orm import Session
 
     from smartseoul.core.bootstrap import Platform
@@ -61,26 +59,13 @@ async def _on_shutdown(platform: Platform) -> None:
             await subscription.stop()
 
 
-def _routers() -> list[APIRouter]:
-    from smartseoul.safety.cctv.pages import router as pages
-    from smartseoul.safety.cctv.router import router
-
-    return [router, pages]
-
-
-def _cli() -> dict[str, typer.Typer]:
-    from smartseoul.safety.cctv.cli import app
-
-    return {"camera": app}
-
-
 PLUGIN = DomainPlugin(
     name="cctv",
     models=("smartseoul.safety.cctv.models",),
-    routers=_routers,
+    routers=lazy_routers("smartseoul.safety.cctv.router:router", "smartseoul.safety.cctv.pages:router"),
     seed_demo=_seed_demo,
     on_startup=_on_startup,
     on_shutdown=_on_shutdown,
-    cli=_cli,
+    cli=lazy_cli(camera="smartseoul.safety.cctv.cli:app"),
     nav=(NavLink("/console/cameras", "cctv_nav", ("operator", "admin", "district_staff", "auditor")),),
 )

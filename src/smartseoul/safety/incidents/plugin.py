@@ -6,11 +6,15 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING
 
-from smartseoul.core.plugin import ActivityGenerator, DomainPlugin, NavLink
+from smartseoul.core.plugin import (
+    DomainPlugin,
+    NavLink,
+    lazy_cli,
+    lazy_generators,
+    lazy_routers,
+)
 
 if TYPE_CHECKING:
-    import typer
-    from fastapi import APIRouter
     from sqlalchemy.orm import Session
 
     from smartseoul.core.bootstrap import Platform
@@ -56,19 +60,6 @@ async def _on_shutdown(platform: Platform) -> None:
         await hub.stop()
 
 
-def _routers() -> list[APIRouter]:
-    from smartseoul.safety.incidents.pages import router as pages
-    from smartseoul.safety.incidents.router import router
-
-    return [router, pages]
-
-
-def _cli() -> dict[str, typer.Typer]:
-    from smartseoul.safety.incidents.cli import agency_app, bell_app, incident_app
-
-    return {"bell": bell_app, "incident": incident_app, "agency": agency_app}
-
-
 def _seed_demo(platform: Platform, session: Session) -> list[Event]:
     from smartseoul.safety.incidents.seed import seed_demo
 
@@ -76,21 +67,21 @@ def _seed_demo(platform: Platform, session: Session) -> list[Event]:
     return []
 
 
-def _generators(platform: Platform) -> list[ActivityGenerator]:
-    from smartseoul.safety.incidents.simulate import generators
-
-    return generators(platform)
-
-
 PLUGIN = DomainPlugin(
     name="incidents",
     models=("smartseoul.safety.incidents.models",),
-    routers=_routers,
+    routers=lazy_routers(
+        "smartseoul.safety.incidents.router:router", "smartseoul.safety.incidents.pages:router"
+    ),
     seed_demo=_seed_demo,
-    generators=_generators,
+    generators=lazy_generators("smartseoul.safety.incidents.simulate:generators"),
     on_startup=_on_startup,
     on_shutdown=_on_shutdown,
-    cli=_cli,
+    cli=lazy_cli(
+        bell="smartseoul.safety.incidents.cli:bell_app",
+        incident="smartseoul.safety.incidents.cli:incident_app",
+        agency="smartseoul.safety.incidents.cli:agency_app",
+    ),
     nav=(
         NavLink("/console/incidents", "incidents_nav", DESK_NAV_ROLES),
         NavLink("/console/handovers", "incidents_nav_handovers", ("admin", "operator", "dispatcher")),

@@ -5,11 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from smartseoul.core.plugin import DomainPlugin, NavLink
+from smartseoul.core.plugin import DomainPlugin, NavLink, lazy_cli, lazy_routers
 
 if TYPE_CHECKING:
-    import typer
-    from fastapi import APIRouter
     from prometheus_client import CollectorRegistry
     from sqlalchemy.orm import Session
 
@@ -36,23 +34,10 @@ async def _on_shutdown(platform: Platform) -> None:
         await asyncio.to_thread(engine.stop)
 
 
-def _routers() -> list[APIRouter]:
-    from smartseoul.safety.monitoring.pages import router as pages
-    from smartseoul.safety.monitoring.router import router
-
-    return [router, pages]
-
-
 def _seed_demo(platform: Platform, session: Session) -> list[Event]:
     from smartseoul.safety.monitoring.seed import seed_demo
 
     return seed_demo(platform, session)
-
-
-def _cli() -> dict[str, typer.Typer]:
-    from smartseoul.safety.monitoring.cli import app
-
-    return {"monitoring": app}
 
 
 def _metrics(platform: Platform, registry: CollectorRegistry) -> None:
@@ -64,11 +49,13 @@ def _metrics(platform: Platform, registry: CollectorRegistry) -> None:
 PLUGIN = DomainPlugin(
     name="monitoring",
     models=("smartseoul.safety.monitoring.models",),
-    routers=_routers,
+    routers=lazy_routers(
+        "smartseoul.safety.monitoring.router:router", "smartseoul.safety.monitoring.pages:router"
+    ),
     seed_demo=_seed_demo,
     on_startup=_on_startup,
     on_shutdown=_on_shutdown,
-    cli=_cli,
+    cli=lazy_cli(monitoring="smartseoul.safety.monitoring.cli:app"),
     nav=(NavLink("/console/monitoring", "monitoring_nav", CONSOLE_ROLES),),
     metrics=_metrics,
 )

@@ -6,30 +6,15 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING
 
-from smartseoul.core.plugin import DomainPlugin, NavLink
+from smartseoul.core.plugin import DomainPlugin, NavLink, lazy_cli, lazy_routers
 
 if TYPE_CHECKING:
-    import typer
-    from fastapi import APIRouter
     from sqlalchemy.orm import Session
 
     from smartseoul.core.bootstrap import Platform
     from smartseoul.core.events import Event
 
 DEMO_CAMERAS = 300
-
-
-def _routers() -> list[APIRouter]:
-    from smartseoul.safety.placement.pages import router as pages
-    from smartseoul.safety.placement.router import router
-
-    return [router, pages]
-
-
-def _cli() -> dict[str, typer.Typer]:
-    from smartseoul.safety.placement.cli import app
-
-    return {"placement": app}
 
 
 def _seed_demo(platform: Platform, session: Session) -> list[Event]:
@@ -67,8 +52,10 @@ async def _on_shutdown(platform: Platform) -> None:
 PLUGIN = DomainPlugin(
     name="placement",
     models=("smartseoul.safety.placement.models",),
-    routers=_routers,
-    cli=_cli,
+    routers=lazy_routers(
+        "smartseoul.safety.placement.router:router", "smartseoul.safety.placement.pages:router"
+    ),
+    cli=lazy_cli(placement="smartseoul.safety.placement.cli:app"),
     seed_demo=_seed_demo,
     on_startup=_on_startup,
     on_shutdown=_on_shutdown,

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from smartseoul.core.plugin import ActivityGenerator, DomainPlugin, NavLink
+from smartseoul.core.plugin import (
+    DomainPlugin,
+    NavLink,
+    lazy_cli,
+    lazy_generators,
+    lazy_routers,
+)
 
 if TYPE_CHECKING:
-    import typer
-    from fastapi import APIRouter
     from sqlalchemy.orm import Session
 
     from smartseoul.core.bootstrap import Platform
@@ -29,39 +33,20 @@ async def _on_shutdown(platform: Platform) -> None:
         await hub.stop()
 
 
-def _routers() -> list[APIRouter]:
-    from smartseoul.safety.sound.pages import router as pages
-    from smartseoul.safety.sound.router import router
-
-    return [router, pages]
-
-
-def _cli() -> dict[str, typer.Typer]:
-    from smartseoul.safety.sound.cli import app
-
-    return {"sound": app}
-
-
 def _seed_demo(platform: Platform, session: Session) -> list[Event]:
     from smartseoul.safety.sound.simulate import seed_demo
 
     return seed_demo(platform, session)
 
 
-def _generators(platform: Platform) -> list[ActivityGenerator]:
-    from smartseoul.safety.sound.simulate import generators
-
-    return generators(platform)
-
-
 PLUGIN = DomainPlugin(
     name="sound",
     models=("smartseoul.safety.sound.models",),
-    routers=_routers,
+    routers=lazy_routers("smartseoul.safety.sound.router:router", "smartseoul.safety.sound.pages:router"),
     seed_demo=_seed_demo,
-    generators=_generators,
+    generators=lazy_generators("smartseoul.safety.sound.simulate:generators"),
     on_startup=_on_startup,
     on_shutdown=_on_shutdown,
-    cli=_cli,
+    cli=lazy_cli(sound="smartseoul.safety.sound.cli:app"),
     nav=(NavLink("/console/sound", "sound_nav", ("operator", "admin", "auditor")),),
 )

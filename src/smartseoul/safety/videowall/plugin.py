@@ -6,11 +6,15 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING
 
-from smartseoul.core.plugin import ActivityGenerator, DomainPlugin, NavLink
+from smartseoul.core.plugin import (
+    DomainPlugin,
+    NavLink,
+    lazy_cli,
+    lazy_generators,
+    lazy_routers,
+)
 
 if TYPE_CHECKING:
-    import typer
-    from fastapi import APIRouter
     from sqlalchemy.orm import Session
 
     from smartseoul.core.bootstrap import Platform
@@ -64,13 +68,6 @@ async def _on_shutdown(platform: Platform) -> None:
         await hub.close()
 
 
-def _routers() -> list[APIRouter]:
-    from smartseoul.safety.videowall.pages import router as pages
-    from smartseoul.safety.videowall.router import router
-
-    return [router, pages]
-
-
 def _seed_demo(platform: Platform, session: Session) -> list[Event]:
     from smartseoul.safety.videowall.seed import seed_groups
 
@@ -78,26 +75,16 @@ def _seed_demo(platform: Platform, session: Session) -> list[Event]:
     return []
 
 
-def _generators(platform: Platform) -> list[ActivityGenerator]:
-    from smartseoul.safety.videowall.simulate import generators
-
-    return generators(platform)
-
-
-def _cli() -> dict[str, typer.Typer]:
-    from smartseoul.safety.videowall.cli import app
-
-    return {"wall": app}
-
-
 PLUGIN = DomainPlugin(
     name="videowall",
     models=("smartseoul.safety.videowall.models",),
-    routers=_routers,
+    routers=lazy_routers(
+        "smartseoul.safety.videowall.router:router", "smartseoul.safety.videowall.pages:router"
+    ),
     seed_demo=_seed_demo,
-    generators=_generators,
+    generators=lazy_generators("smartseoul.safety.videowall.simulate:generators"),
     on_startup=_on_startup,
     on_shutdown=_on_shutdown,
-    cli=_cli,
+    cli=lazy_cli(wall="smartseoul.safety.videowall.cli:app"),
     nav=(NavLink("/console/wall", "videowall_nav", WALL_ROLES),),
 )

@@ -4,21 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from smartseoul.core.plugin import DomainPlugin, NavLink
+from smartseoul.core.plugin import DomainPlugin, NavLink, lazy_cli, lazy_routers
 
 if TYPE_CHECKING:
-    import typer
-    from fastapi import APIRouter
     from sqlalchemy.orm import Session
 
     from smartseoul.core.bootstrap import Platform
     from smartseoul.core.events import Event
-
-
-def _routers() -> list[APIRouter]:
-    from smartseoul.services.catalog.router import pages, router
-
-    return [router, pages]
 
 
 def _seed_demo(platform: Platform, session: Session) -> list[Event]:
@@ -28,17 +20,13 @@ def _seed_demo(platform: Platform, session: Session) -> list[Event]:
     return []
 
 
-def _cli() -> dict[str, typer.Typer]:
-    from smartseoul.services.catalog.cli import app
-
-    return {"catalog": app}
-
-
 PLUGIN = DomainPlugin(
     name="catalog",
     models=("smartseoul.services.catalog.models",),
-    routers=_routers,
+    routers=lazy_routers(
+        "smartseoul.services.catalog.router:router", "smartseoul.services.catalog.router:pages"
+    ),
     seed_demo=_seed_demo,
-    cli=_cli,
+    cli=lazy_cli(catalog="smartseoul.services.catalog.cli:app"),
     nav=(NavLink("/services", "catalog_nav", ("district_staff", "admin")),),
 )

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from smartseoul.core.plugin import DomainPlugin, NavLink
+from smartseoul.core.plugin import DomainPlugin, NavLink, lazy_cli, lazy_routers
 
 if TYPE_CHECKING:
-    import typer
-    from fastapi import APIRouter
     from sqlalchemy.orm import Session
 
     from smartseoul.core.bootstrap import Platform
@@ -53,12 +51,6 @@ async def _on_shutdown(platform: Platform) -> None:
         await subscription.stop()
 
 
-def _routers() -> list[APIRouter]:
-    from smartseoul.services.certificates.router import pages, router
-
-    return [router, pages]
-
-
 def _seed_demo(platform: Platform, session: Session) -> list[Event]:
     from smartseoul.services.certificates.seed import seed_demo
 
@@ -66,19 +58,15 @@ def _seed_demo(platform: Platform, session: Session) -> list[Event]:
     return []
 
 
-def _cli() -> dict[str, typer.Typer]:
-    from smartseoul.services.certificates.cli import app
-
-    return {"certificate": app}
-
-
 PLUGIN = DomainPlugin(
     name="certificates",
     models=("smartseoul.services.certificates.models",),
-    routers=_routers,
+    routers=lazy_routers(
+        "smartseoul.services.certificates.router:router", "smartseoul.services.certificates.router:pages"
+    ),
     seed_demo=_seed_demo,
     on_startup=_on_startup,
     on_shutdown=_on_shutdown,
-    cli=_cli,
+    cli=lazy_cli(certificate="smartseoul.services.certificates.cli:app"),
     nav=(NavLink("/console/certificates", "certificates_nav_console", ("district_staff", "admin")),),
 )

@@ -7,11 +7,15 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
-from smartseoul.core.plugin import ActivityGenerator, DomainPlugin, NavLink
+from smartseoul.core.plugin import (
+    DomainPlugin,
+    NavLink,
+    lazy_cli,
+    lazy_generators,
+    lazy_routers,
+)
 
 if TYPE_CHECKING:
-    import typer
-    from fastapi import APIRouter
     from sqlalchemy.orm import Session
 
     from smartseoul.core.bootstrap import Platform
@@ -45,40 +49,24 @@ async def _on_shutdown(platform: Platform) -> None:
             await task
 
 
-def _routers() -> list[APIRouter]:
-    from smartseoul.services.complaints.open311 import router as open311
-    from smartseoul.services.complaints.pages import router as pages
-    from smartseoul.services.complaints.router import router as api
-
-    return [open311, api, pages]
-
-
-def _cli() -> dict[str, typer.Typer]:
-    from smartseoul.services.complaints.cli import app
-
-    return {"open311": app}
-
-
 def _seed_demo(platform: Platform, session: Session) -> list[Event]:
     from smartseoul.services.complaints.simulate import seed_demo
 
     return seed_demo(platform, session)
 
 
-def _generators(platform: Platform) -> list[ActivityGenerator]:
-    from smartseoul.services.complaints.simulate import generators
-
-    return generators(platform)
-
-
 PLUGIN = DomainPlugin(
     name="complaints",
     models=("smartseoul.services.complaints.models",),
-    routers=_routers,
+    routers=lazy_routers(
+        "smartseoul.services.complaints.open311:router",
+        "smartseoul.services.complaints.router:router",
+        "smartseoul.services.complaints.pages:router",
+    ),
     seed_demo=_seed_demo,
-    generators=_generators,
+    generators=lazy_generators("smartseoul.services.complaints.simulate:generators"),
     on_startup=_on_startup,
     on_shutdown=_on_shutdown,
-    cli=_cli,
+    cli=lazy_cli(open311="smartseoul.services.complaints.cli:app"),
     nav=(NavLink("/complaints/staff", "complaints_nav", STAFF_ROLES),),
 )

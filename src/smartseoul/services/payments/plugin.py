@@ -7,11 +7,9 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
-from smartseoul.core.plugin import DomainPlugin, NavLink
+from smartseoul.core.plugin import DomainPlugin, NavLink, lazy_cli, lazy_routers
 
 if TYPE_CHECKING:
-    import typer
-    from fastapi import APIRouter
     from sqlalchemy.orm import Session
 
     from smartseoul.core.bootstrap import Platform
@@ -50,18 +48,6 @@ async def _on_shutdown(platform: Platform) -> None:
             await task
 
 
-def _routers() -> list[APIRouter]:
-    from smartseoul.services.payments.router import pages, router
-
-    return [router, pages]
-
-
-def _cli() -> dict[str, typer.Typer]:
-    from smartseoul.services.payments.cli import app
-
-    return {"payments": app}
-
-
 def _seed_demo(platform: Platform, session: Session) -> list[Event]:
     return []
 
@@ -69,10 +55,12 @@ def _seed_demo(platform: Platform, session: Session) -> list[Event]:
 PLUGIN = DomainPlugin(
     name="payments",
     models=("smartseoul.services.payments.models",),
-    routers=_routers,
+    routers=lazy_routers(
+        "smartseoul.services.payments.router:router", "smartseoul.services.payments.router:pages"
+    ),
     on_startup=_on_startup,
     on_shutdown=_on_shutdown,
-    cli=_cli,
+    cli=lazy_cli(payments="smartseoul.services.payments.cli:app"),
     nav=(
         NavLink("/console/payments/reconciliation", "payments_nav", ("district_staff", "admin", "auditor")),
     ),

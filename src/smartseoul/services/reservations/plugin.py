@@ -7,11 +7,15 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
-from smartseoul.core.plugin import ActivityGenerator, DomainPlugin, NavLink
+from smartseoul.core.plugin import (
+    DomainPlugin,
+    NavLink,
+    lazy_cli,
+    lazy_generators,
+    lazy_routers,
+)
 
 if TYPE_CHECKING:
-    import typer
-    from fastapi import APIRouter
     from sqlalchemy.orm import Session
 
     from smartseoul.core.bootstrap import Platform
@@ -70,40 +74,23 @@ async def _on_shutdown(platform: Platform) -> None:
         await subscription.stop()
 
 
-def _routers() -> list[APIRouter]:
-    from smartseoul.services.reservations.pages import router as pages
-    from smartseoul.services.reservations.router import router
-
-    return [router, pages]
-
-
-def _cli() -> dict[str, typer.Typer]:
-    from smartseoul.services.reservations.cli import app
-
-    return {"reservations": app}
-
-
 def _seed_demo(platform: Platform, session: Session) -> list[Event]:
     from smartseoul.services.reservations.seed import seed_demo
 
     return seed_demo(platform, session)
 
 
-def _generators(platform: Platform) -> list[ActivityGenerator]:
-    from smartseoul.services.reservations.seed import generators
-
-    return generators(platform)
-
-
 PLUGIN = DomainPlugin(
     name="reservations",
     models=("smartseoul.services.reservations.models",),
-    routers=_routers,
+    routers=lazy_routers(
+        "smartseoul.services.reservations.router:router", "smartseoul.services.reservations.pages:router"
+    ),
     seed_demo=_seed_demo,
-    generators=_generators,
+    generators=lazy_generators("smartseoul.services.reservations.seed:generators"),
     on_startup=_on_startup,
     on_shutdown=_on_shutdown,
-    cli=_cli,
+    cli=lazy_cli(reservations="smartseoul.services.reservations.cli:app"),
     nav=(
         NavLink("/reservations/mine", "reservations_nav_mine", ("citizen",)),
         NavLink("/console/reservations", "reservations_nav_admin", ("district_staff", "admin")),
