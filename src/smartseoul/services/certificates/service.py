@@ -472,10 +472,7 @@ def sync_payment(session: Session, settings: Settings, document: IssuedDocument)
     from smartseoul.services.payments import service as payments
 
     payment = payments.get_payment(session, document.payment_id)
-    events: list[Event] = []
-    if payment.state in payments.OPEN_STATES:
-        events.extend(payments.recover_pending(session, settings, older_than_s=0, payment_ids=[payment.id]))
-        session.refresh(payment)
+    events = payments.ask_provider_now(session, settings, payment)
     if payment.state == "captured":
         on_payment_captured(
             session,

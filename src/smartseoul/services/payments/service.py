@@ -326,6 +326,16 @@ def recover_pending(
     return events
 
 
+def ask_provider_now(session: Session, settings: Settings, payment: Payment) -> list[Event]:
+    """The payer is back from the provider's page: settle an open payment at once (its callback
+    may be late or lost) instead of waiting for the recovery sweep; ``payment`` is refreshed."""
+    if payment.state not in OPEN_STATES:
+        return []
+    events = recover_pending(session, settings, older_than_s=0, payment_ids=[payment.id])
+    session.refresh(payment)
+    return events
+
+
 def cancel(session: Session, settings: Settings, payment_id: int) -> Payment:
     """Void a payment not yet captured (an unpaid hold expired); a captured one stays captured."""
     payment = get_payment(session, payment_id)

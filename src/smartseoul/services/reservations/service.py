@@ -483,10 +483,7 @@ def sync_payment(session: Session, settings: Settings, booking: Booking) -> list
     if booking.payment_id is None or booking.state != "held":
         return []
     payment = payments.get_payment(session, booking.payment_id)
-    events: list[Event] = []
-    if payment.state in payments.OPEN_STATES:
-        events.extend(payments.recover_pending(session, settings, older_than_s=0, payment_ids=[payment.id]))
-        session.refresh(payment)
+    events = payments.ask_provider_now(session, settings, payment)
     if payment.state == "captured":
         events.extend(confirm_paid(session, settings, payment.id, payment.reference))
     return events
