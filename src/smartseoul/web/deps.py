@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable, Coroutine, Iterator
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -144,3 +144,16 @@ def require(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
         return principal
 
     return dependency
+
+
+# The camera ids of a video wall's tiles (at most 16: a 4x4 wall), as ``?ids=1,2,3``; anything
+# else is a 422. Read with :func:`parse_ids`.
+WallCameraIds = Annotated[
+    str,
+    Query(pattern=r"^\d{1,10}(,\d{1,10}){0,15}$", description="Camera ids of the tiles, comma separated."),
+]
+
+
+def parse_ids(text: str) -> list[int]:
+    """The ids of a checked ``ids`` parameter, in order, each once."""
+    return list(dict.fromkeys(int(part) for part in text.split(",")))

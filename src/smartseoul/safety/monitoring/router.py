@@ -25,7 +25,7 @@ from smartseoul.safety.cctv import service as cctv
 from smartseoul.safety.monitoring import service
 from smartseoul.safety.monitoring.engine import engine_of
 from smartseoul.safety.monitoring.rules import RuleError
-from smartseoul.web.deps import db_session, get_platform, record_denial, require
+from smartseoul.web.deps import WallCameraIds, db_session, get_platform, parse_ids, record_denial, require
 from smartseoul.web.problems import Problem
 
 log = logging.getLogger(__name__)
@@ -106,18 +106,13 @@ def tracks(
     return engine_of(platform).tracks(camera_id)
 
 
-WallIds = Annotated[
-    str, Query(pattern=r"^\d{1,10}(,\d{1,10}){0,15}$", description="Camera ids, comma separated.")
-]
-
-
 def _unwatched(camera_id: int) -> dict[str, Any]:
     return {"camera_id": camera_id, "monitored": False, "analysed_at": None, "tracks": [], "alerts": []}
 
 
 @router.get("/tracks", summary="The boxes of several cameras at once (the video wall's tiles)")
 def wall_tracks(
-    ids: WallIds,
+    ids: WallCameraIds,
     platform: Platform = Depends(get_platform),
     session: Session = Depends(db_session),
     principal: Principal = Depends(require(*VIEWERS)),
@@ -130,7 +125,7 @@ def wall_tracks(
     """
     engine = engine_of(platform)
     answer: dict[str, Any] = {}
-    for camera_id in dict.fromkeys(int(part) for part in ids.split(",")):
+    for camera_id in parse_ids(ids):
         if not cctv.may_view(session, principal, camera_id):
             continue
         watched = engine.watching(camera_id)

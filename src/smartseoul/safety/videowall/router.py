@@ -24,7 +24,15 @@ from smartseoul.safety.videowall import service
 from smartseoul.safety.videowall.feeds import CameraFeed, CameraInfo
 from smartseoul.safety.videowall.plugin import hub_of, monitor_of
 from smartseoul.safety.videowall.scenes import Fault, decode_jpeg
-from smartseoul.web.deps import client_address, db_session, get_platform, record_denial, require
+from smartseoul.web.deps import (
+    WallCameraIds,
+    client_address,
+    db_session,
+    get_platform,
+    parse_ids,
+    record_denial,
+    require,
+)
 from smartseoul.web.problems import Problem
 
 router = APIRouter(prefix="/api/v1", tags=["videowall"])
@@ -161,16 +169,14 @@ async def _wall(feeds: list[CameraFeed]) -> AsyncIterator[bytes]:
     response_class=StreamingResponse,
 )
 async def wall_live(
-    ids: Annotated[
-        str, Query(pattern=r"^\d{1,10}(,\d{1,10}){0,15}$", description="Camera ids, comma separated.")
-    ],
+    ids: WallCameraIds,
     reason: Reason,
     request: Request,
     platform: Platform = Depends(get_platform),
     session: Session = Depends(db_session),
     principal: Principal = Depends(require(*VIEWERS)),
 ) -> StreamingResponse:
-    wanted = list(dict.fromkeys(int(part) for part in ids.split(",")))
+    wanted = parse_ids(ids)
 
     def check_all() -> list[CameraInfo]:
         """All or nothing: one refused camera refuses the wall before any view is recorded."""
@@ -348,7 +354,7 @@ def health(
     session: Session = Depends(db_session),
     principal: Principal = Depends(require(*VIEWERS)),
 ) -> dict[str, Any]:
-    wanted = list(dict.fromkeys(int(part) for part in ids.split(",")))
+    wanted = parse_ids(ids)
     states = service.health_states(session, wanted)
     watches = monitor_of(request.app.state.platform).watches
     answer: dict[str, Any] = {}
