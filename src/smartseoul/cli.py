@@ -222,6 +222,7 @@ def audit_verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
 def _serve(settings: Settings, host: str | None, port: int | None, simulate: bool) -> None:
     import uvicorn
 
+    from smartseoul.core import heap
     from smartseoul.core.bus import BusUnavailable
     from smartseoul.core.db import DatabaseUnavailable
     from smartseoul.web.app import create_app
@@ -233,7 +234,8 @@ def _serve(settings: Settings, host: str | None, port: int | None, simulate: boo
     except BusUnavailable as error:
         _fail(str(error))
     platform = _platform(settings)
-    application = create_app(platform, simulate=simulate)
+    application = create_app(platform, simulate=simulate, server=True)
+    heap.tune_for_server()
     try:
         uvicorn.run(
             application,

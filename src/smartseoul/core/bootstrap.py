@@ -6,6 +6,7 @@ PostgreSQL or the in-process bus for NATS is a setting, never a code change.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,9 @@ class Platform:
     login_limiter: RateLimiter
     cache: dict[str, Any] = field(default_factory=dict)
     started: bool = False
+    # start-up work still running in the background (e.g. compiling the safe zones); the server
+    # freezes its heap once these are done (core/heap.py)
+    warmups: list[asyncio.Future[Any]] = field(default_factory=list)
 
     async def start(self) -> None:
         """Reach the database and the bus; raise with a one-line reason when either is down."""

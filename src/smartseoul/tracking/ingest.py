@@ -15,6 +15,7 @@ alarms are stored by the same :func:`store_alarm`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -135,7 +136,12 @@ POSITION_COLUMNS = (
     "battery_pct",
     "protocol",
 )
+# Statements written out once from the models' own names (no outside input reaches them).
 COPY_POSITIONS = f"COPY {POSITIONS.name} ({', '.join(POSITION_COLUMNS)}) FROM STDIN"
+INSERT_POSITIONS_SQLITE = (
+    f"INSERT INTO {POSITIONS.name} ({', '.join(POSITION_COLUMNS)}) "  # noqa: S608
+    f"VALUES ({', '.join('?' for _ in POSITION_COLUMNS)})"
+)
 
 
 def copy_positions(connection: Connection, rows: list[dict[str, Any]]) -> None:
@@ -148,6 +154,100 @@ def copy_positions(connection: Connection, rows: list[dict[str, Any]]) -> None:
     with raw.cursor() as cursor, cursor.copy(COPY_POSITIONS) as copy:
         for row in rows:
             copy.write_row([row[name] for name in POSITION_COLUMNS])
+
+
+def _bound(connection: Connection, table: Table, columns: tuple[str, ...]) -> list[Callable[[Any], Any]]:
+    """Each column's bind conversion on this dialect (UTC datetimes to SQLite's text, ...), so
+    that a raw executemany stores exactly what the ORM would."""
+    dialect = connection.dialect
+    identity: Callable[[Any], Any] = lambda value: value  # noqa: E731
+    return [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) or identity for name in columns]
+
+
+def _executemany(connection: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    """A raw DBAPI executemany in the connection's transaction: SQLAlchemy's per-row parameter
+    handling cost more than SQLite's own insert (found by ``smartseoul bench tracking``)."""
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(sql, rows)
+    finally:
+        cursor.close()
+
+
+def insert_positions(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    """One batch of positions in the connection's transaction: ``COPY`` on PostgreSQL, one raw
+    executemany on SQLite (a Core executemany on any other database)."""
+    name = connection.dialect.name
+    if name == "postgresql":
+        copy_positions(connection, rows)
+    elif name == "sqlite":
+        pairs = list(zip(POSITION_COLUMNS, _bound(connection, POSITIONS, POSITION_COLUMNS), strict=True))
+        _executemany(
+            connection, INSERT_POSITIONS_SQLITE, [tuple(f(row[c]) for c, f in pairs) for row in rows]
+        )
+    else:
+        connection.execute(insert(POSITIONS), rows)
+
+
+DEVICES = cast(Table, Device.__table__)
+# One statement for the whole batch on PostgreSQL: an executemany is a round trip of parameter
+# handling per device, which was a fifth of the server's CPU at 2,000 watches.
+UPDATE_DEVICES_PG = (
+    f"UPDATE {DEVICES.name} AS d "  # noqa: S608
+    "SET last_seen_at = v.seen, battery_pct = coalesce(v.battery, d.battery_pct) "
+    "FROM unnest(%s::integer[], %s::timestamptz[], %s::integer[]) AS v(id, seen, battery) "
+    "WHERE d.id = v.id"
+)
+UPDATE_DEVICES_SQLITE = (
+    f"UPDATE {DEVICES.name} "  # noqa: S608
+    "SET last_seen_at = ?, battery_pct = coalesce(?, battery_pct) WHERE id = ?"
+)
+
+
+def update_devices(connection: Connection, seen: dict[int, dict[str, Any]]) -> None:
+    """Last-seen time and battery of the batch's devices, in id order (one lock order for every
+    writer), in the connection's transaction."""
+    ordered = sorted(seen.items())
+    name = connection.dialect.name
+    if name == "postgresql":
+        raw = connection.connection.driver_connection
+        assert raw is not None
+        ids = [device_id for device_id, _ in ordered]
+        times = [values["last_seen_at"] for _, values in ordered]
+        batteries = [values.get("battery_pct") for _, values in ordered]
+        with raw.cursor() as cursor:
+            cursor.execute(UPDATE_DEVICES_PG, (ids, times, batteries))
+        return
+    if name == "sqlite":
+        (to_text,) = _bound(connection, DEVICES, ("last_seen_at",))
+        _executemany(
+            connection,
+            UPDATE_DEVICES_SQLITE,
+            [(to_text(v["last_seen_at"]), v.get("battery_pct"), device_id) for device_id, v in ordered],
+        )
+        return
+    statement = (
+        update(DEVICES)
+        .where(DEVICES.c.id == bindparam("b_id"))
+        .values(
+            last_seen_at=bindparam("b_seen"),
+            battery_pct=func.coalesce(bindparam("b_battery"), DEVICES.c.battery_pct),
+        )
+    )
+    params = [
+        {"b_id": device_id, "b_seen": v["last_seen_at"], "b_battery": v.get("battery_pct")}
+        for device_id, v in ordered
+    ]
+    connection.execute(statement, params)
+
+
+@dataclass
+class ZonePlan:
+    """What one batch asks of the safe zones: the compiled zones, the fixes, and the time."""
+
+    index: zones.ZoneIndex
+    fixes: list[zones.ZoneFix]
+    now: datetime
 
 
 def positions_event(rows: list[dict[str, Any]], infos: list[DeviceInfo]) -> PositionsReceived:
@@ -208,6 +308,7 @@ class Ingestor:
         self._commits: list[Commit] = []
         self._seen: dict[int, dict[str, Any]] = {}
         self._flush_lock = asyncio.Lock()
+        self._batch_full = asyncio.Event()
         self._flush_task: asyncio.Task[None] | None = None
         self.stored = 0
         self.refused = 0
@@ -357,15 +458,21 @@ class Ingestor:
         commit: Commit = asyncio.get_running_loop().create_future()
         self._commits.append(commit)
         if len(self._rows) >= self.batch_size:
-            await self._flush()
-        else:
-            self._schedule_flush()
+            self._batch_full.set()
+        self._schedule_flush()
         return commit
 
     async def _flush_later(self) -> None:
-        """Wait a moment for more frames, then commit until nothing waits: frames that arrive
-        while a batch is being written must not be left behind (they would never be answered)."""
-        await asyncio.sleep(self.batch_delay)
+        """Wait a moment for more frames (less once the batch is full), then commit until nothing
+        waits: frames that arrive while a batch is being written must not be left behind (they
+        would never be answered). The one flusher of the process: a sender whose frame fills the
+        batch does not write it itself, because every sender after it queued up behind the flush
+        lock as well, each for a batch of its own, and an SOS watch's next frame waited seconds
+        behind them (found by ``smartseoul bench tracking``)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.batch_delay):
+                await self._batch_full.wait()
+        self._batch_full.clear()
         while self._rows or self._seen:
             await self._flush()
 
@@ -375,60 +482,69 @@ class Ingestor:
         async with self._flush_lock:
             await self._flush_now()
 
-    def _insert_positions(self, rows: list[dict[str, Any]]) -> None:
-        """One transaction per batch: ``COPY`` on PostgreSQL, a Core executemany elsewhere (no
-        ORM objects: the rows are plain values, and the ORM's bookkeeping per row cost more
-        than the insert)."""
-        with self.platform.db.engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                copy_positions(connection, rows)
-            else:
-                connection.execute(insert(POSITIONS), rows)
-
-    def _update_devices(self, seen: dict[int, dict[str, Any]]) -> None:
-        """One executemany in id order (a stable lock order), apart from the positions' transaction
-        so that a failure here can never lose positions."""
-        table = Device.__table__
-        assert isinstance(table, Table)
-        statement = (
-            update(table)
-            .where(table.c.id == bindparam("b_id"))
-            .values(
-                last_seen_at=bindparam("b_seen"),
-                battery_pct=func.coalesce(bindparam("b_battery"), table.c.battery_pct),
-            )
-        )
-        params = [
-            {"b_id": device_id, "b_seen": values["last_seen_at"], "b_battery": values.get("battery_pct")}
-            for device_id, values in sorted(seen.items())
-        ]
-        with self.platform.db.session() as session:
-            session.execute(statement, params)
+    def _store_batch(
+        self, rows: list[dict[str, Any]], seen: dict[int, dict[str, Any]], plan: ZonePlan | None
+    ) -> list[Event]:
+        """The whole write side of one batch in one worker-thread hop and one pooled connection
+        (one pre-ping), in three transactions so that nothing after the positions can undo them:
+        the positions (an error here is raised: their frames are not answered), the devices'
+        last-seen, then the zone states and the alarms they raise (errors there are logged)."""
+        with self.platform.db.engine.connect() as connection:
+            if rows:
+                with connection.begin():
+                    insert_positions(connection, rows)
+            if seen:
+                try:
+                    with connection.begin():
+                        update_devices(connection, seen)
+                except Exception:
+                    log.exception("could not update last-seen of %d devices", len(seen))
+            if plan is None:
+                return []
+            try:
+                with Session(bind=connection, expire_on_commit=False) as session:
+                    found = zones.evaluate(
+                        session,
+                        plan.index,
+                        plan.fixes,
+                        now=plan.now,
+                        margin_m=self.zone_margin_m,
+                        dwell_s=self.zone_dwell_s,
+                        states=self._zone_states,
+                    )
+                    events = self._store_zone_alarms(session, found, plan.now)
+                    session.commit()
+                    return events
+            except Exception:
+                log.exception("safe zones not evaluated for %d positions", len(plan.fixes))
+                # the transaction was rolled back: read the states again rather than trust memory
+                self._zone_states = zones.ZoneStates(checkpoint_s=ZONE_CHECKPOINT_S)
+                return []
 
     async def _flush_now(self) -> None:
-        rows, self._rows = self._rows, []
-        infos, self._infos = self._infos, []
-        commits, self._commits = self._commits, []
+        # At most one batch: a larger write held the GIL in the worker thread for longer than
+        # the event loop could wait (every connection's frames queued behind it)
+        size = self.batch_size
+        rows, self._rows = self._rows[:size], self._rows[size:]
+        infos, self._infos = self._infos[:size], self._infos[size:]
+        commits, self._commits = self._commits[:size], self._commits[size:]
         seen, self._seen = self._seen, {}
         if not rows and not seen:
             return
-        try:
-            if rows:
-                await asyncio.to_thread(self._insert_positions, rows)
-        except Exception as error:
-            log.exception("could not store %d positions", len(rows))
-            for commit in commits:
-                if not commit.done():
-                    commit.set_exception(error)
-            return
-        if seen:
+        # The zone lock is held across the write: the states the evaluation changes are the
+        # ones the every-minute arrival check reads.
+        async with self._zone_lock:
             try:
-                await asyncio.to_thread(self._update_devices, seen)
-            except Exception:
-                log.exception("could not update last-seen of %d devices", len(seen))
+                plan = await self._zone_plan(rows, infos)
+                events = await asyncio.to_thread(self._store_batch, rows, seen, plan)
+            except Exception as error:
+                log.exception("could not store %d positions", len(rows))
+                for commit in commits:
+                    if not commit.done():
+                        commit.set_exception(error)
+                return
         self.stored += len(rows)
         self._remember_fixes(rows)
-        events = await self._evaluate_zones(rows, infos)
         for commit in commits:
             if not commit.done():
                 commit.set_result(None)
@@ -564,52 +680,31 @@ class Ingestor:
             )
         return events
 
-    async def _evaluate_zones(self, rows: list[dict[str, Any]], infos: list[DeviceInfo]) -> list[Event]:
-        """Zone states and alarms for a committed batch, in one transaction. A failure here is
-        logged and never undoes or withholds the positions (they are committed already)."""
+    async def _zone_plan(self, rows: list[dict[str, Any]], infos: list[DeviceInfo]) -> ZonePlan | None:
+        """The batch's valid GPS fixes of people with safe zones, with the compiled zones (read
+        under the zone lock); None when there is nothing to evaluate."""
         if not rows or not self.platform.settings.tracking_zones:
-            return []
-        now = self.clock()
-        fixes: list[zones.ZoneFix] = []
+            return None
         try:
-            async with self._zone_lock:
-                index = await self.zone_index()
-                watched = index.by_person
-                fixes = [
-                    zones.ZoneFix(
-                        info.person_id,
-                        info.id,
-                        row["device_time"],
-                        row["lat"],
-                        row["lon"],
-                        row["accuracy_m"],
-                        info.district_code,
-                    )
-                    for row, info in zip(rows, infos, strict=True)
-                    if row["valid"] and info.person_id is not None and watched.get(info.person_id)
-                ]
-                if not fixes:  # nobody in this batch has a zone
-                    return []
-
-                def run() -> list[Event]:
-                    with self.platform.db.session() as session:
-                        found = zones.evaluate(
-                            session,
-                            index,
-                            fixes,
-                            now=now,
-                            margin_m=self.zone_margin_m,
-                            dwell_s=self.zone_dwell_s,
-                            states=self._zone_states,
-                        )
-                        return self._store_zone_alarms(session, found, now)
-
-                return await asyncio.to_thread(run)
-        except Exception:
-            log.exception("safe zones not evaluated for %d positions", len(fixes))
-            # the transaction was rolled back: read the states again rather than trust memory
-            self._zone_states = zones.ZoneStates(checkpoint_s=ZONE_CHECKPOINT_S)
-            return []
+            index = await self.zone_index()
+        except Exception:  # the positions are stored all the same; the next batch tries again
+            log.exception("safe zones not loaded; %d positions not evaluated", len(rows))
+            return None
+        watched = index.by_person
+        fixes = [
+            zones.ZoneFix(
+                info.person_id,
+                info.id,
+                row["device_time"],
+                row["lat"],
+                row["lon"],
+                row["accuracy_m"],
+                info.district_code,
+            )
+            for row, info in zip(rows, infos, strict=True)
+            if row["valid"] and info.person_id is not None and watched.get(info.person_id)
+        ]
+        return ZonePlan(index, fixes, self.clock()) if fixes else None
 
     async def check_arrivals(self, now: datetime | None = None) -> list[Event]:
         """Raise "not_arrived" for every zone whose person is overdue (the every-minute task)."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
 from smartseoul.tracking.commands import DeviceLinks
-from smartseoul.tracking.ingest import Ingestor
+from smartseoul.tracking.ingest import Commit, Ingestor
 from smartseoul.tracking.protocols import FrameError, Message, StreamDecoder
 
 log = logging.getLogger("smartseoul.tracking.listeners")
@@ -49,42 +49,50 @@ def log_frame_error(error: FrameError, client: str) -> None:
     )
 
 
+Submit = Callable[[Message, str], Awaitable[tuple[bool, Commit | None]]]
+Answer = tuple[list[Commit], bytes]  # one read's commits, and the replies they hold back
+READS_IN_FLIGHT = 8  # reads of one connection taken in while their answers wait for commits
+
+
 async def handle_stream(
     reader: asyncio.StreamReader,
     writer: asyncio.StreamWriter,
     decoder: StreamDecoder,
-    accept: Callable[[Message, str], Awaitable[bool]],
+    submit: Submit,
     links: DeviceLinks | None = None,
 ) -> None:
     """Serve one device connection until it closes, idles out, or is refused. Accepted devices
-    are noted in ``links`` so that commands (find now) can reach them on this connection."""
+    are noted in ``links`` so that commands (find now) can reach them on this connection.
+
+    Reading and answering are two tasks: a read's frames are handed to the ingestor at once (an
+    SOS raises its alarm then), while its answers wait, in order, for the commit of the positions
+    they acknowledge. Waiting for the commit before reading on made an SOS sent right after a
+    position wait seconds behind that position's batch when the platform was saturated (found
+    by ``smartseoul bench tracking``)."""
     client = _peer(writer)
+    answers: asyncio.Queue[Answer | None] = asyncio.Queue(READS_IN_FLIGHT)
+    answering = asyncio.create_task(_answer_in_order(answers, writer, decoder.protocol, client))
     try:
-        while True:
+        while not writer.is_closing():
             # asyncio.timeout, not wait_for: wait_for wraps every read in a task of its own
             async with asyncio.timeout(IDLE_TIMEOUT):
                 data = await reader.read(READ_SIZE)
             if not data:
-                return
-            for item in decoder.feed(data):
-                if isinstance(item, FrameError):
-                    log_frame_error(item, client)
-                    continue
-                if not await accept(item, client):
-                    return
-                if links is not None and item.device_id:
-                    vendor = item.extra.get("vendor")
-                    links.remember(
-                        item.device_id, decoder.protocol, writer, vendor if isinstance(vendor, str) else None
-                    )
-                if item.reply:
-                    writer.write(item.reply)
-            await writer.drain()
+                break
+            commits, replies, still_open = await _submit_read(
+                decoder.feed(data), decoder, submit, writer, client, links
+            )
+            await answers.put((commits, replies))
+            if not still_open:
+                break
+        await answers.put(None)
+        await answering  # the frames already taken are answered before the connection closes
     except (TimeoutError, ConnectionError, asyncio.IncompleteReadError):
         return
     except Exception:
         log.exception("%s: connection %s failed; closed", decoder.protocol, client)
     finally:
+        answering.cancel()
         if links is not None:
             links.forget(writer)
         writer.close()
@@ -92,11 +100,70 @@ async def handle_stream(
             await writer.wait_closed()
 
 
+async def _answer_in_order(
+    answers: asyncio.Queue[Answer | None], writer: asyncio.StreamWriter, protocol: str, client: str
+) -> None:
+    """Write each read's replies once its positions are committed, in the order read. A failed
+    commit closes the connection unanswered (the device sends the frames again) and the rest of
+    the queue is taken without answering, so that the reader never waits on a full queue."""
+    failed = False
+    while (answer := await answers.get()) is not None:
+        if failed:
+            continue
+        commits, replies = answer
+        try:
+            for commit in commits:
+                await commit
+            if replies:
+                writer.write(replies)
+                await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            failed = True
+            writer.close()
+        except Exception:
+            log.exception("%s: positions from %s not stored; connection closed", protocol, client)
+            failed = True
+            writer.close()
+
+
+async def _submit_read(
+    items: list[Message | FrameError],
+    decoder: StreamDecoder,
+    submit: Submit,
+    writer: asyncio.StreamWriter,
+    client: str,
+    links: DeviceLinks | None,
+) -> tuple[list[Commit], bytes, bool]:
+    """Hand every frame of one read to the ingestor; the commits its answers must wait for, the
+    answers, and False when the device was refused (the frames before it are still answered,
+    then the connection is closed). One wait per read, not one per frame: a watch sends ten
+    positions and a heartbeat in one write, and waiting frame by frame put each of them in a
+    later batch (found by ``smartseoul bench tracking``)."""
+    commits: list[Commit] = []
+    replies: list[bytes] = []
+    for item in items:
+        if isinstance(item, FrameError):
+            log_frame_error(item, client)
+            continue
+        accepted, commit = await submit(item, client)
+        if not accepted:
+            return commits, b"".join(replies), False
+        if commit is not None:
+            commits.append(commit)
+        if links is not None and item.device_id:
+            vendor = item.extra.get("vendor")
+            named = vendor if isinstance(vendor, str) else None
+            links.remember(item.device_id, decoder.protocol, writer, named)
+        if item.reply:
+            replies.append(item.reply)
+    return commits, b"".join(replies), True
+
+
 async def start_tcp(
     protocol: TcpProtocol, host: str, ingestor: Ingestor, links: DeviceLinks | None = None
 ) -> asyncio.Server:
     async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await handle_stream(reader, writer, protocol.decoder(), ingestor.accept, links)
+        await handle_stream(reader, writer, protocol.decoder(), ingestor.submit, links)
 
     server = await asyncio.start_server(on_connect, host, protocol.port)
     log.info("listening for %s devices on %s:%d", protocol.name, host, protocol.port)

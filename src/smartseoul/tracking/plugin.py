@@ -109,7 +109,8 @@ async def _on_startup(platform: Platform) -> None:
 
         # Compile the zones now, not on the first fix: at 50,000 zones that takes seconds, and the
         # first positions (and an SOS behind them) would wait for it.
-        platform.cache[ZONES_WARM_KEY] = asyncio.create_task(ingestor(platform).warm_zones())
+        warm = platform.cache[ZONES_WARM_KEY] = asyncio.create_task(ingestor(platform).warm_zones())
+        platform.warmups.append(warm)
 
         platform.cache[ARRIVALS_KEY] = asyncio.create_task(check_arrivals_forever(ingestor(platform)))
     if platform.settings.tracking_listeners:

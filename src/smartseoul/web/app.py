@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 
 import smartseoul
+from smartseoul.core import heap
 from smartseoul.core.bootstrap import Platform
 from smartseoul.core.bus import BusUnavailable
 from smartseoul.core.db import DatabaseUnavailable, check_database
@@ -36,8 +37,9 @@ def _readiness_failures(platform: Platform) -> list[str]:
     return failures
 
 
-def create_app(platform: Platform, *, simulate: bool = False) -> FastAPI:
-    """The app for ``platform``; with ``simulate`` the demo simulator runs inside it."""
+def create_app(platform: Platform, *, simulate: bool = False, server: bool = False) -> FastAPI:
+    """The app for ``platform``; with ``simulate`` the demo simulator runs inside it. ``server``
+    (``smartseoul serve``, never tests) freezes the start-up heap (core/heap.py)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -46,6 +48,7 @@ def create_app(platform: Platform, *, simulate: bool = False) -> FastAPI:
         hub = StreamHub(platform.bus)
         await hub.start()
         app.state.stream_hub = hub
+        freezing = asyncio.create_task(heap.freeze_after(platform.warmups)) if server else None
         simulator_task: asyncio.Task[int] | None = None
         if simulate:
             from smartseoul.core.simulate import Simulator
@@ -54,6 +57,8 @@ def create_app(platform: Platform, *, simulate: bool = False) -> FastAPI:
         try:
             yield
         finally:
+            if freezing is not None:
+                freezing.cancel()
             if simulator_task is not None:
                 simulator_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

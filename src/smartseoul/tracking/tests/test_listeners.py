@@ -18,8 +18,9 @@ from sqlalchemy import func, select
 from smartseoul.core.bootstrap import Platform
 from smartseoul.tracking import consent, service
 from smartseoul.tracking.ingest import Ingestor
-from smartseoul.tracking.listeners import TcpProtocol, start_osmand, start_tcp
+from smartseoul.tracking.listeners import TcpProtocol, handle_stream, start_osmand, start_tcp
 from smartseoul.tracking.models import Alarm, Position
+from smartseoul.tracking.protocols import Message
 from smartseoul.tracking.protocols.watch import WatchDecoder
 
 pytestmark = pytest.mark.anyio
@@ -160,3 +161,75 @@ async def test_osmand_http(platform: Platform) -> None:
     with platform.db.session() as session:
         stored = session.scalars(select(Position)).one()
     assert (stored.lat, stored.battery_pct, stored.protocol) == (37.5512, 64, "osmand")
+
+
+class _HeldCommits:
+    """An ingestor stand-in whose positions stay uncommitted until the test commits them: the
+    listener's promise (no answer before the commit, reading goes on meanwhile) made visible."""
+
+    def __init__(self) -> None:
+        self.taken: list[Message] = []
+        self.commits: list[asyncio.Future[None]] = []
+        self.arrived = asyncio.Event()
+
+    async def submit(self, message: Message, client: str) -> tuple[bool, asyncio.Future[None] | None]:
+        self.taken.append(message)
+        self.arrived.set()
+        if message.alarms or message.fix is None:
+            return True, None
+        commit: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.commits.append(commit)
+        return True, commit
+
+    async def until_taken(self, count: int) -> None:
+        async with asyncio.timeout(5):
+            while len(self.taken) < count:
+                self.arrived.clear()
+                await self.arrived.wait()
+
+
+@pytest.fixture
+async def held() -> AsyncIterator[tuple[_HeldCommits, asyncio.StreamReader, asyncio.StreamWriter]]:
+    ingest = _HeldCommits()
+
+    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await handle_stream(reader, writer, WatchDecoder(), ingest.submit)
+
+    server = await asyncio.start_server(on_connect, "127.0.0.1", 0)
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.sockets[0].getsockname()[1])
+    try:
+        yield ingest, reader, writer
+    finally:
+        writer.close()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_an_sos_is_taken_while_earlier_positions_wait_and_answers_keep_their_order(
+    held: tuple[_HeldCommits, asyncio.StreamReader, asyncio.StreamWriter],
+) -> None:
+    ingest, reader, writer = held
+    writer.write(watch_frame(ud(37.5663, 126.9779)) + watch_frame("LK,0,0,87"))
+    await ingest.until_taken(2)
+    writer.write(watch_frame(al_without_fix()))
+    await ingest.until_taken(3)  # the SOS reached the ingestor although the position is not stored
+    assert ingest.taken[2].alarms == ("sos",)
+    with pytest.raises(TimeoutError):  # the heartbeat is not answered before its position is stored
+        await asyncio.wait_for(reader.readuntil(b"]"), 0.3)
+    ingest.commits[0].set_result(None)
+    first = await asyncio.wait_for(reader.readuntil(b"]"), 5)
+    second = await asyncio.wait_for(reader.readuntil(b"]"), 5)
+    assert (first, second) == (b"[3G*8800000015*0002*LK]", b"[3G*8800000015*0002*AL]")
+
+
+async def test_a_failed_commit_closes_the_connection_without_an_answer(
+    held: tuple[_HeldCommits, asyncio.StreamReader, asyncio.StreamWriter],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ingest, reader, writer = held
+    writer.write(watch_frame(ud(37.5663, 126.9779)) + watch_frame("LK,0,0,87"))
+    await ingest.until_taken(2)
+    with caplog.at_level(logging.ERROR, logger="smartseoul.tracking.listeners"):
+        ingest.commits[0].set_exception(RuntimeError("database gone"))
+        assert await asyncio.wait_for(reader.read(), 5) == b""  # closed, the heartbeat unanswered
+    assert "positions from 127.0.0.1" in caplog.text
