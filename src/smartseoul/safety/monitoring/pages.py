@@ -35,7 +35,7 @@ def console(request: Request, session: Session = Depends(db_session)) -> Respons
         "monitoring/console.html",
         principal=principal,
         cameras=cameras,
-        kinds=[k for k in KINDS if k != "vehicle_stopped"],
+        kinds=list(KINDS),  # every pipeline sees stopped vehicle-sized objects (stationary.py)
         params={k: {p: v[0] for p, v in spec.items()} for k, spec in PARAMS.items()},
         editor=principal.has_any("admin", "operator"),
     )

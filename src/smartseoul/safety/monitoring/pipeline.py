@@ -8,6 +8,15 @@ corridor between two passers-by, costs a resize and a subtraction).
 Camera health comes from the same decoded frame, with the video wall's checks (black, covered,
 blurred, frozen, moved: ``videowall.health``), so a camera that is analysed is also watched for
 faults; a camera whose stream fails is reported ``offline`` with the decoder's reason.
+
+A camera with a ``vehicle_stopped`` rule also looks for stopped objects without any model
+(``stationary.py``: a long-term and a short-term background of the motion step's small grey
+picture). Their blobs are followed by a second tracker (same id sequence, so ids never clash) that
+keeps a track through the seconds between idle samples; a stopped track that ever matches the box
+of a person tracked lately (a person who stopped walking: the person detector runs only while
+something moves, so their track ends seconds before their blob appears) is never reported. The
+rule then decides which are vehicle-sized and stopped long enough. Cameras without such a rule
+pay nothing for it.
 """
 
 from __future__ import annotations
@@ -18,9 +27,10 @@ from datetime import datetime
 import cv2
 import numpy as np
 
-from smartseoul.safety.monitoring.detectors import Detection, Detector, Image, nms
+from smartseoul.safety.monitoring.detectors import DETECTOR_LABELS, Detection, Detector, Image, iou, nms
 from smartseoul.safety.monitoring.motion import MotionDetector, crop_for
-from smartseoul.safety.monitoring.rules import Hit, Rule, RuleState, evaluate
+from smartseoul.safety.monitoring.rules import Hit, Rule, RuleState, evaluate, fits
+from smartseoul.safety.monitoring.stationary import STATIC_LABEL, StationaryDetector
 from smartseoul.safety.monitoring.tracker import Track, Tracker
 from smartseoul.safety.videowall import health
 from smartseoul.safety.videowall.scenes import encode_jpeg
@@ -28,6 +38,12 @@ from smartseoul.safety.videowall.scenes import encode_jpeg
 BLIND = ("black", "covered", "frozen")  # problems under which detection makes no sense
 SNAPSHOT_QUALITY = 80
 WHOLE_EVERY_S = 1.0  # while something moves, the detector sees the whole picture this often
+STOPPED_MAX_AGE_S = 15.0  # a stopped object's track outlives idle sampling (every camera is
+# analysed at least every 10 s) and a passer-by hiding it for a moment
+PERSON_MEMORY_S = 10.0  # a person's last box is remembered this long after their track ended
+PERSON_IOU = 0.4  # a stopped blob this much like a person's box is that person (a driver getting
+# out of a stopped car overlaps it far less, and must not veto it)
+Box = tuple[float, float, float, float]
 
 
 @dataclass(frozen=True)
@@ -43,6 +59,12 @@ class Analysis:
     hits: list[Hit]
     health: list[health.Transition]
     snapshot: bytes | None = None  # JPEG with the boxes drawn, when a rule fired
+
+
+def labels_seen(detector: str) -> tuple[str, ...]:
+    """What a camera's analysis can report with this detector: the model's labels, and the stopped
+    objects every pipeline finds without a model (what a new rule is checked against)."""
+    return (*DETECTOR_LABELS.get(detector, ("person",)), STATIC_LABEL)
 
 
 def downscale(image: Image, width: int) -> Image:
@@ -65,6 +87,10 @@ class CameraPipeline:
     thresholds: health.Thresholds = field(default_factory=health.Thresholds)
     motion: MotionDetector = field(default_factory=MotionDetector)
     tracker: Tracker = field(default_factory=Tracker)
+    stationary: StationaryDetector = field(default_factory=StationaryDetector)
+    stopped: Tracker = field(
+        default_factory=lambda: Tracker(high=0.3, low=0.1, match_iou=0.3, max_age_s=STOPPED_MAX_AGE_S)
+    )
     state: RuleState = field(default_factory=RuleState)
     health_state: health.HealthState = field(default_factory=health.HealthState)
     _reference: health.Reference | None = field(default=None, init=False)
@@ -77,8 +103,12 @@ class CameraPipeline:
         self.tracker.high = threshold
         self.tracker.low = threshold * 0.5
 
+    _people: dict[int, tuple[Box, float]] = field(default_factory=dict, init=False)
+    _not_vehicles: set[int] = field(default_factory=set, init=False)
+
     def __post_init__(self) -> None:
         self.set_threshold(self.threshold)
+        self.stopped.ids = self.tracker.ids  # one id sequence: rule state is keyed by track id
 
     def no_frame(self, at: datetime, reason: str) -> list[health.Transition]:
         """The stream gave nothing (it does not answer, ended, or sent a corrupt frame)."""
@@ -113,6 +143,34 @@ class CameraPipeline:
             for d in boxes
         ]
 
+    def _stopped_objects(self, now: float) -> list[Detection]:
+        """Stopped blobs of this picture, for cameras with a stopped-vehicle rule only."""
+        small = self.motion.small
+        if small is None or not any(rule.kind == "vehicle_stopped" for rule in self.rules):
+            self.stationary.reset()  # learned afresh when such a rule is added
+            return []
+        return self.stationary.update(small, now, self.motion.keep_mask())
+
+    def _stopped_tracks(self, now: float, blind: bool, aspect: float) -> list[Track]:
+        """The confirmed stopped-object tracks of a vehicle's size and shape for one of the rules
+        (the console draws these), less those where a person stopped."""
+        for track in self.tracker.tracks:
+            if track.label == "person":
+                self._people[track.track_id] = (track.box, track.last_seen)
+        self._people = {k: v for k, v in self._people.items() if now - v[1] <= PERSON_MEMORY_S}
+        confirmed = self.stopped.update([] if blind else self._stopped_objects(now), now)
+        people = [box for box, _ in self._people.values()]
+        alive = {t.track_id for t in self.stopped.tracks}
+        self._not_vehicles = {i for i in self._not_vehicles if i in alive} | {
+            t.track_id for t in self.stopped.tracks if any(iou(t.box, p) >= PERSON_IOU for p in people)
+        }
+        vehicle_rules = [rule for rule in self.rules if rule.kind == "vehicle_stopped"]
+        return [
+            t
+            for t in confirmed
+            if t.track_id not in self._not_vehicles and any(fits(t, rule, aspect) for rule in vehicle_rules)
+        ]
+
     def analyse(self, frame: Image, at: datetime) -> Analysis:
         """One frame taken at ``at`` (aware): its health, motion, detections, tracks and hits."""
         image = downscale(frame, self.width)
@@ -122,6 +180,7 @@ class CameraPipeline:
         called, detections = (False, []) if blind else self._detect(image, now)
         tracks = self.tracker.update(detections, now)
         aspect = image.shape[1] / image.shape[0]
+        tracks = tracks + self._stopped_tracks(now, blind, aspect)
         hits = evaluate(self.rules, tracks, now, at, self.state, aspect)
         snapshot = _snapshot(image, tracks, hits) if hits else None
         return Analysis(self.camera_id, at, called, called, detections, tracks, hits, transitions, snapshot)

@@ -24,6 +24,7 @@ from smartseoul.core.bootstrap import Platform
 from smartseoul.safety.cctv import service as cctv
 from smartseoul.safety.monitoring import service
 from smartseoul.safety.monitoring.engine import engine_of
+from smartseoul.safety.monitoring.pipeline import labels_seen
 from smartseoul.safety.monitoring.rules import RuleError
 from smartseoul.web.deps import WallCameraIds, db_session, get_platform, parse_ids, record_denial, require
 from smartseoul.web.problems import Problem
@@ -249,7 +250,7 @@ def add_rule(
     session: Session = Depends(db_session),
     principal: Principal = Depends(require(*EDITORS)),
 ) -> dict[str, Any]:
-    labels = ("person",)  # both shipped detectors see persons only
+    labels = labels_seen(engine_of(platform).config.detector)
     try:
         row = service.add_rule(session, camera_id, body.model_dump(), principal.name, labels)
     except RuleError as error:

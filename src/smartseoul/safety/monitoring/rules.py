@@ -9,8 +9,13 @@ a person is in it when the middle of their feet (the bottom of the box) is. The 
 * ``person_down``: a person whose box became wider than tall (lying) for ``hold_s`` seconds;
 * ``crowding``: more than ``max_people`` people in the zone at once;
 * ``running``: a person moving faster than ``speed`` body heights per second;
-* ``vehicle_stopped``: a vehicle still for ``stopped_s`` seconds: only with a detector that sees
-  vehicles (the default SSDLite model sees persons only, so the rule is refused with it).
+* ``vehicle_stopped``: a vehicle still for ``stopped_s`` seconds. The shipped person models see no
+  vehicles, so every pipeline also reports stopped objects found without a model (``stationary.py``,
+  label ``vehicle_sized``); an operator's ONNX model may report cars, buses, trucks, motorcycles.
+  Like Frigate's object filters, the rule keeps only boxes of a vehicle's size and shape:
+  ``min_area``/``max_area`` (shares of the picture) and ``min_ratio``/``max_ratio`` (width over
+  height in pixels), so a person standing still is not a stopped car. A detector set that sees no
+  vehicle at all (``detector_labels`` without one) is refused naming ``kind``.
 
 Invalid input is refused with :class:`RuleError` naming the field. Each (rule, track) fires once;
 a crowding rule fires once per crowd and again only after the zone emptied below the limit.
@@ -24,11 +29,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from smartseoul.safety.monitoring.stationary import STATIC_LABEL
 from smartseoul.safety.monitoring.tracker import Track
 
 SEOUL = ZoneInfo("Asia/Seoul")
 KINDS = ("intrusion", "loitering", "person_down", "crowding", "running", "vehicle_stopped")
-VEHICLES = ("car", "bus", "truck", "motorcycle", "vehicle")
+VEHICLES = ("car", "bus", "truck", "motorcycle", "vehicle", STATIC_LABEL)
 HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 # parameter -> (default, low, high) per kind
 PARAMS: dict[str, dict[str, tuple[float, float, float]]] = {
@@ -37,8 +43,15 @@ PARAMS: dict[str, dict[str, tuple[float, float, float]]] = {
     "person_down": {"hold_s": (2.0, 0.5, 60.0)},
     "crowding": {"max_people": (5.0, 1.0, 500.0)},
     "running": {"speed": (1.5, 0.3, 20.0)},
-    "vehicle_stopped": {"stopped_s": (60.0, 5.0, 3600.0)},
+    "vehicle_stopped": {  # stopped_s first: the console's editor sets the first parameter
+        "stopped_s": (60.0, 5.0, 3600.0),
+        "min_area": (0.003, 0.0005, 1.0),  # a far car in a 480 x 270 picture is about 30 x 15 px
+        "max_area": (0.3, 0.0005, 1.0),
+        "min_ratio": (0.8, 0.1, 10.0),  # a standing person is about 0.4; a car head-on about 1.2
+        "max_ratio": (5.0, 0.1, 10.0),  # a bus side-on is about 3 to 4
+    },
 }
+BOUNDS = (("min_area", "max_area"), ("min_ratio", "max_ratio"))
 MAX_POINTS = 32
 Point = tuple[float, float]
 
@@ -99,7 +112,7 @@ def check_rule(
     if kind == "vehicle_stopped" and not set(detector_labels) & set(VEHICLES):
         raise RuleError(
             "kind",
-            "the detector in use sees persons only: a stopped-vehicle rule needs one that sees vehicles",
+            "the detectors in use see persons only: a stopped-vehicle rule needs one that sees vehicles",
         )
     polygon = check_zone(zone)
     if params is None:
@@ -116,6 +129,9 @@ def check_rule(
         if not isinstance(value, int | float) or isinstance(value, bool) or not low <= value <= high:
             raise RuleError(f"params.{key}", f"{key} is a number from {low:g} to {high:g}")
         checked[key] = float(value)
+    for low_key, high_key in BOUNDS:
+        if low_key in checked and checked[low_key] > checked[high_key]:
+            raise RuleError(f"params.{high_key}", f"{high_key} must be at least {low_key}")
     for name, value in (("start", start), ("end", end)):
         if value is not None and (not isinstance(value, str) or not HHMM.match(value)):
             raise RuleError(name, f"{name} is a time HH:MM (Asia/Seoul)")
@@ -181,7 +197,9 @@ def evaluate(
     hits: list[Hit] = []
     _update_posture(tracks, now, state, aspect)
     for rule in rules:
-        people = [t for t in tracks if inside(t.foot, rule.zone) and _is_kind(t, rule)]
+        people = [
+            t for t in tracks if inside(t.foot, rule.zone) and _is_kind(t, rule) and fits(t, rule, aspect)
+        ]
         for track in people:
             state.entered.setdefault((rule.rule_id, track.track_id), now)
         if rule.kind == "crowding":
@@ -199,6 +217,16 @@ def evaluate(
 
 def _is_kind(track: Track, rule: Rule) -> bool:
     return (track.label in VEHICLES) == (rule.kind == "vehicle_stopped")
+
+
+def fits(track: Track, rule: Rule, aspect: float) -> bool:
+    """Is the box within the rule's size and shape bounds (a rule without bounds takes any)."""
+    if "min_area" not in rule.params:
+        return True
+    area = track.width * track.height
+    ratio = track.width * aspect / max(track.height, 1e-6)
+    p = rule.params
+    return p["min_area"] <= area <= p["max_area"] and p["min_ratio"] <= ratio <= p["max_ratio"]
 
 
 def _update_posture(tracks: list[Track], now: float, state: RuleState, aspect: float) -> None:
@@ -230,8 +258,10 @@ def _check(rule: Rule, track: Track, now: float, at: datetime, state: RuleState)
             return Hit(rule, track.track_id, track.score, since, f"{speed:.1f} body heights/s")
     elif rule.kind == "vehicle_stopped":
         still = [h for h in track.history if h[0] >= now - rule.params["stopped_s"]]
-        if now - track.first_seen >= rule.params["stopped_s"] and still and track.speed(5.0) < 0.05:
-            return Hit(rule, track.track_id, track.score, since, "stopped")
+        seen = now - track.first_seen
+        if seen >= rule.params["stopped_s"] and still and track.speed(5.0) < 0.05:
+            what = "vehicle-sized object" if track.label == STATIC_LABEL else track.label
+            return Hit(rule, track.track_id, track.score, since, f"stopped {what} for {seen:.0f} s")
     return None
 
 

@@ -9,7 +9,9 @@ kept in 0-1 picture coordinates so rules do not depend on the analysis size.
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -65,7 +67,8 @@ class Tracker:
     min_hits: int = 2
     max_age_s: float = 2.0
     tracks: list[Track] = field(default_factory=list)
-    _next_id: int = 1
+    ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))  # shareable: one
+    # camera's trackers (people, stopped objects) then never give two tracks the same id
 
     def _match(self, tracks: list[Track], detections: list[Detection]) -> list[tuple[int, int]]:
         """Greedy best-overlap pairs (track index, detection index) above ``match_iou``."""
@@ -110,7 +113,6 @@ class Tracker:
         track.history.append((now, *track.foot, track.height))
 
     def _start(self, detection: Detection, now: float) -> None:
-        track = Track(self._next_id, detection.box, detection.score, detection.label, now, now)
+        track = Track(next(self.ids), detection.box, detection.score, detection.label, now, now)
         track.history.append((now, *track.foot, track.height))
-        self._next_id += 1
         self.tracks.append(track)

@@ -126,7 +126,10 @@ def test_cameras_and_rules_are_checked_naming_the_field_and_reach_the_camera(
         ({"kind": "loitering", "zone": [[0, 0], [2, 0], [1, 1]]}, "zone[1]"),
         ({"kind": "loitering", "zone": ZONE, "params": {"dwell_s": 0}}, "params.dwell_s"),
         ({"kind": "intrusion", "zone": ZONE, "start": "7pm", "end": "06:00"}, "start"),
-        ({"kind": "vehicle_stopped", "zone": ZONE}, "kind"),
+        (
+            {"kind": "vehicle_stopped", "zone": ZONE, "params": {"min_ratio": 4, "max_ratio": 1}},
+            "params.max_ratio",
+        ),
     ]
     for body, field in bad:
         refused = client.post(url, json=body, headers=operator)
@@ -155,6 +158,11 @@ def test_cameras_and_rules_are_checked_naming_the_field_and_reach_the_camera(
     assert client.delete(f"{url}/{rule['id']}", headers=operator).status_code == 204
     assert client.delete(f"{url}/{rule['id']}", headers=operator).status_code == 404
     assert client.get(url, headers=operator).json() == []
+    # the default person detector sees no vehicle, but every pipeline finds stopped objects
+    vehicle = client.post(url, json={"kind": "vehicle_stopped", "zone": ZONE}, headers=operator)
+    assert vehicle.status_code == 201, vehicle.text
+    assert vehicle.json()["params"]["stopped_s"] == 60.0
+    assert client.delete(f"{url}/{vehicle.json()['id']}", headers=operator).status_code == 204
     assert _ledger(platform, "monitoring.rule.add")
     assert _ledger(platform, "monitoring.rule.delete")
     # watching a camera: it must exist and its stream must be a URL the workers can read
@@ -250,6 +258,7 @@ def test_status_page_and_metrics_show_the_share(client: Any, platform: Platform)
     assert f"#{cameras['shared']} City Hall plaza" in page.text
     assert "영상 자동감시" in page.text
     assert "규칙 저장" in page.text
+    assert '<option value="vehicle_stopped">차량 정차</option>' in page.text  # back in the editor
     assert f"#{cameras['private']}" not in page.text  # not shared with operators
     client.cookies.clear()
     _login(client, platform, "citizen3", ["citizen"])

@@ -68,14 +68,17 @@ def tiny_model(rows: list[list[float]], size: int = 64) -> bytes:
     )
 
 
-def test_a_model_is_run_and_its_person_rows_are_read_back_into_the_picture(tmp_path: Path) -> None:
+def test_a_model_is_run_and_its_person_and_vehicle_rows_are_read_back_into_the_picture(
+    tmp_path: Path,
+) -> None:
     model = tmp_path / "tiny.onnx"
     model.write_bytes(
         tiny_model(
             [
                 [0.1, 0.2, 0.3, 0.6, 0.9, 0],  # normalised, a person
                 [10, 10, 40, 60, 0.8, 0],  # pixels of the 64 x 64 input, a person
-                [0.5, 0.5, 0.7, 0.9, 0.95, 2],  # not a person
+                [0.5, 0.5, 0.7, 0.9, 0.95, 2],  # a car (COCO class 2)
+                [0.1, 0.1, 0.2, 0.2, 0.95, 1],  # a bicycle: neither person nor vehicle
             ]
         )
     )
@@ -85,11 +88,19 @@ def test_a_model_is_run_and_its_person_rows_are_read_back_into_the_picture(tmp_p
     assert (detector.width, detector.height) == (64, 64)
     picture = np.zeros((100, 200, 3), np.uint8)  # 200 wide, 100 high
     boxes = [
-        (round(d.x1, 2), round(d.y1, 2), round(d.x2, 2), round(d.y2, 2))
+        (d.label, round(d.x1, 2), round(d.y1, 2), round(d.x2, 2), round(d.y2, 2))
         for d in detector.detect(picture, 0.5)
     ]
-    assert boxes == [(20.0, 20.0, 60.0, 60.0), (31.25, 15.62, 125.0, 93.75)]
-    assert [round(d.score, 2) for d in detector.detect(picture, 0.85)] == [0.9]
+    assert boxes == [
+        ("person", 20.0, 20.0, 60.0, 60.0),
+        ("person", 31.25, 15.62, 125.0, 93.75),
+        ("car", 100.0, 50.0, 140.0, 90.0),
+    ]
+    assert [(d.label, round(d.score, 2)) for d in detector.detect(picture, 0.85)] == [
+        ("person", 0.9),
+        ("car", 0.95),
+    ]
+    assert "car" in detector.labels  # so a stopped-vehicle rule counts it as a vehicle
 
 
 def test_missing_model_is_refused_naming_the_setting(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from smartseoul.safety.monitoring.pipeline import labels_seen
 from smartseoul.safety.monitoring.rules import (
     Rule,
     RuleError,
@@ -26,9 +27,13 @@ NIGHT_SEOUL = datetime(2026, 12, 2, 14, 30, tzinfo=UTC)  # 23:30 KST
 
 
 def _track(
-    track_id: int, box: tuple[float, float, float, float], t: float = 0.0, score: float = 0.8
+    track_id: int,
+    box: tuple[float, float, float, float],
+    t: float = 0.0,
+    score: float = 0.8,
+    label: str = "person",
 ) -> Track:
-    track = Track(track_id, box, score, "person", t, t, hits=3)
+    track = Track(track_id, box, score, label, t, t, hits=3)
     track.history.append((t, *track.foot, track.height))
     return track
 
@@ -52,23 +57,31 @@ def _move(track: Track, box: tuple[float, float, float, float], t: float) -> Non
         ("crowding", SQUARE, {"max_people": 0}, None, None, "params.max_people"),
         ("intrusion", SQUARE, {}, "25:00", "06:00", "start"),
         ("intrusion", SQUARE, {}, "22:00", None, "end"),
-        ("vehicle_stopped", SQUARE, {}, None, None, "kind"),  # the person detector sees no vehicles
+        ("vehicle_stopped", SQUARE, {}, None, None, "kind"),  # told only persons can be seen
+        ("vehicle_stopped", SQUARE, {"min_area": 0.2, "max_area": 0.1}, None, None, "params.max_area"),
+        ("vehicle_stopped", SQUARE, {"min_ratio": 3, "max_ratio": 2}, None, None, "params.max_ratio"),
+        ("vehicle_stopped", SQUARE, {"min_area": 0}, None, None, "params.min_area"),
     ],
 )
 def test_bad_rules_are_refused_naming_the_field(
     kind: str, zone: object, params: object, start: str | None, end: str | None, field: str
 ) -> None:
+    labels = ("person",) if field == "kind" else labels_seen("ssdlite")
     with pytest.raises(RuleError) as refused:
-        check_rule(kind, zone, params, start, end)
+        check_rule(kind, zone, params, start, end, labels)
     assert refused.value.field == field
 
 
-def test_a_good_rule_gets_its_defaults_and_a_vehicle_rule_needs_a_vehicle_detector() -> None:
+def test_a_good_rule_gets_its_defaults_and_a_vehicle_rule_is_taken_with_the_shipped_detectors() -> None:
     kind, zone, params, start, end = check_rule("loitering", [[0, 0.5], [1, 0.5], [1, 1], [0, 1]], None)
     assert (kind, zone, params, start, end) == ("loitering", LOWER, {"dwell_s": 30.0}, None, None)
-    assert check_rule("vehicle_stopped", SQUARE, {}, detector_labels=("person", "car"))[2] == {
-        "stopped_s": 60.0
-    }
+    defaults = {"stopped_s": 60.0, "min_area": 0.003, "max_area": 0.3, "min_ratio": 0.8, "max_ratio": 5.0}
+    for detector in ("ssdlite", "hog", "onnx"):  # every pipeline finds stopped objects
+        assert check_rule("vehicle_stopped", SQUARE, {}, detector_labels=labels_seen(detector))[2] == defaults
+    assert (
+        check_rule("vehicle_stopped", SQUARE, {"stopped_s": 30}, detector_labels=("car",))[2]["stopped_s"]
+        == 30.0
+    )
     assert check_zone([[0, 0], [1, 0], [1, 1]]) == ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0))
 
 
@@ -104,6 +117,30 @@ def test_loitering_fires_after_the_dwell_and_not_before() -> None:
     assert len(hits) == 1
     assert hits[0].since == 0.0
     assert "10 s" in hits[0].detail
+
+
+def test_a_stopped_vehicle_fires_after_stopped_s_only_within_its_size_and_shape_bounds() -> None:
+    bounds = {"min_area": 0.003, "max_area": 0.3, "min_ratio": 0.8, "max_ratio": 5.0}
+    rule = Rule(6, "vehicle_stopped", LOWER, {"stopped_s": 20.0, **bounds})
+    state = RuleState()
+    car = _track(7, (0.5, 0.6, 0.7, 0.75), label="vehicle_sized")  # 96 x 40 px in a 480 x 270 picture
+    bus = _track(8, (0.1, 0.6, 0.4, 0.8), label="bus")
+    standing = _track(9, (0.8, 0.6, 0.84, 0.85), label="vehicle_sized")  # a person's shape
+    aspect = 480 / 270
+    for t in (0.0, 5.0, 10.0, 19.0):
+        for track in (car, bus, standing):
+            _move(track, track.box, t)
+        assert evaluate([rule], [car, bus, standing], t, NOON_SEOUL, state, aspect) == []
+    for track in (car, bus, standing):
+        _move(track, track.box, 21.0)
+    hits = evaluate([rule], [car, bus, standing], 21.0, NOON_SEOUL, state, aspect)
+    assert sorted((h.track_id, h.detail) for h in hits) == [
+        (7, "stopped vehicle-sized object for 21 s"),
+        (8, "stopped bus for 21 s"),
+    ]
+    assert evaluate([rule], [car, bus, standing], 23.0, NOON_SEOUL, state, aspect) == []  # once
+    person = _track(10, (0.5, 0.6, 0.7, 0.75))
+    assert evaluate([rule], [person], 60.0, NOON_SEOUL, RuleState(), aspect) == []  # not a vehicle
 
 
 def test_crowding_fires_once_per_crowd_and_again_after_it_thinned() -> None:

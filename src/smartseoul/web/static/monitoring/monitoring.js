@@ -54,7 +54,9 @@
       ctx.fillText("#" + track.id, x1 * canvas.width + 2, Math.max(12, y1 * canvas.height - 3));
     }
     tile.dataset.boxes = String(tracks.length);
-    tile.querySelector(".mon-people").textContent = t("monitoring_people").replace("{n}", tracks.length);
+    // a stopped vehicle-sized object is drawn, but it is not a person
+    const people = tracks.filter((track) => track.label === "person").length;
+    tile.querySelector(".mon-people").textContent = t("monitoring_people").replace("{n}", people);
   }
 
   async function pollBoxes() {
