@@ -725,6 +725,8 @@ def evaluate(
         rule = rules[z]
         key = (fix.person_id, rule.id)
         state = tracked.get(key)
+        if state is not None and state.last_fix_at is not None and fix.time <= state.last_fix_at:
+            continue  # a late or repeated fix: the state already holds newer ones (as in step)
         if state is not None and _unchanged(state, code, fix.time, day_starts, f):
             soft.add(key)
             continue
