@@ -29,11 +29,19 @@ Reported:
 - ``streams_per_core_gate_on`` / ``streams_per_core_gate_off``: seconds of audio one core classifies
   per CPU second, on a street day (40% of the time quiet below the gate, the rest background at
   -45..-28 dBFS), with the energy gate on, and the baseline with it off; ``ratio_gate_on_over_off``.
+
+A CANDIDATE model (say from :mod:`smartseoul.safety.sound.hardneg`) is benched the same way before
+it may replace the shipped one, with the thresholds calibrated for it on validation::
+
+    .venv/bin/python bench/sound.py --model var/cache/sound/candidate_model.npz \
+        --metrics var/cache/sound/candidate_metrics.json [--only accuracy,false_alarms] [--json]
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import json
 import statistics
 import time
 from datetime import UTC, datetime, timedelta
@@ -46,15 +54,31 @@ from rich.console import Console
 from smartseoul.safety.sound import synth
 from smartseoul.safety.sound.detector import StreamDetector
 from smartseoul.safety.sound.features import SAMPLE_RATE, WINDOW, window_features
-from smartseoul.safety.sound.model import CLASSES, DANGER_CLASSES, Model, shipped, shipped_calibration
+from smartseoul.safety.sound.model import (
+    CLASSES,
+    DANGER_CLASSES,
+    Calibration,
+    Model,
+    load,
+    read_calibration,
+    shipped,
+    shipped_calibration,
+)
 
 err = Console(stderr=True, soft_wrap=True)
 BASELINE_THRESHOLD = 0.6  # the former single default for every class (the baseline figures)
 
 
-def _thresholds() -> dict[str, float]:
-    """The shipped defaults: per-class thresholds calibrated on the validation split."""
-    return dict(shipped_calibration().thresholds)
+def _rule(calibration: Calibration | None) -> Calibration:
+    """The decision rule benched: the shipped defaults (per-class thresholds and k of n, calibrated
+    on the validation split) unless a candidate's own calibration is given."""
+    return calibration or shipped_calibration()
+
+
+def _detector(model: Any, calibration: Calibration | None, **options: Any) -> StreamDetector:
+    """A streaming detector with exactly the benched rule (not the shipped one behind its back)."""
+    rule = _rule(calibration)
+    return StreamDetector(model, dict(rule.thresholds), confirm=rule.confirm, of=rule.of, **options)
 
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -94,10 +118,10 @@ def _full_test_set(seed: int, per_class: int) -> tuple[np.ndarray, np.ndarray, n
     return arrays["test"]
 
 
-def accuracy_figures(model: Model, quick: bool) -> dict[str, float]:
+def accuracy_figures(model: Model, quick: bool, calibration: Calibration | None = None) -> dict[str, float]:
     from smartseoul.safety.sound import train
 
-    thresholds = _thresholds()
+    thresholds = dict(_rule(calibration).thresholds)
     if quick:
         x, y, snr = _quick_test_set(np.random.default_rng(5), 6)
     else:
@@ -163,12 +187,14 @@ def _real_backgrounds() -> list[np.ndarray]:
     return [dataset.read_source(s, cache) for s in chosen]
 
 
-def false_alarm_figures(model: Model, quick: bool) -> dict[str, float]:
+def false_alarm_figures(
+    model: Model, quick: bool, calibration: Calibration | None = None
+) -> dict[str, float]:
     seconds = 120.0 if quick else 3600.0
     real = [] if quick else _real_backgrounds()
     rng = np.random.default_rng(11)
     recorder = _Recorder(model)
-    detector = StreamDetector(recorder, _thresholds(), cooldown_s=10.0)  # type: ignore[arg-type]
+    detector = _detector(recorder, calibration, cooldown_s=10.0)
     # the baseline: one threshold for every class, two windows in a row (the former defaults), on
     # the same audio; it sees the same windows, so it reuses the scores instead of classifying again
     baseline = StreamDetector(
@@ -244,7 +270,9 @@ def _event_of(hit: Any) -> Any:
     )
 
 
-async def _latency_once(model: Model, rng: np.random.Generator, onset_s: float) -> float | None:
+async def _latency_once(
+    model: Model, rng: np.random.Generator, onset_s: float, calibration: Calibration | None = None
+) -> float | None:
     from smartseoul.core.bus import InProcessBus
     from smartseoul.core.events import Event
     from smartseoul.safety.sound.simulate import event_clip
@@ -263,7 +291,7 @@ async def _latency_once(model: Model, rng: np.random.Generator, onset_s: float) 
     audio = np.clip(
         synth.mix_at_snr(audio, event_clip("scream", rng), 15.0, int(onset_s * SAMPLE_RATE)), -1, 1
     )
-    detector = StreamDetector(model, _thresholds())
+    detector = _detector(model, calibration)
     packet = SAMPLE_RATE // 10
     latency = None
     for start in range(0, audio.size, packet):
@@ -283,10 +311,12 @@ async def _latency_once(model: Model, rng: np.random.Generator, onset_s: float) 
     return latency
 
 
-def latency_figures(model: Model, quick: bool) -> dict[str, float]:
+def latency_figures(model: Model, quick: bool, calibration: Calibration | None = None) -> dict[str, float]:
     rng = np.random.default_rng(7)
     runs = 5 if quick else 40
-    found = [asyncio.run(_latency_once(model, rng, float(rng.uniform(1.2, 2.0)))) for _ in range(runs)]
+    found = [
+        asyncio.run(_latency_once(model, rng, float(rng.uniform(1.2, 2.0)), calibration)) for _ in range(runs)
+    ]
     measured = [v for v in found if v is not None]
     if not measured:
         return {"latency_detected_share": 0.0}
@@ -307,12 +337,12 @@ def _street_day(rng: np.random.Generator, seconds: float) -> np.ndarray:
     return audio
 
 
-def throughput_figures(model: Model, quick: bool) -> dict[str, float]:
+def throughput_figures(model: Model, quick: bool, calibration: Calibration | None = None) -> dict[str, float]:
     seconds = 30.0 if quick else 300.0
     audio = _street_day(np.random.default_rng(3), seconds)
     figures: dict[str, float] = {}
     for name, gate in (("gate_on", True), ("gate_off", False)):
-        detector = StreamDetector(model, _thresholds(), gate=gate)
+        detector = _detector(model, calibration, gate=gate)
         began = time.process_time()
         packet = SAMPLE_RATE // 10
         for start in range(0, audio.size, packet):
@@ -330,15 +360,54 @@ def throughput_figures(model: Model, quick: bool) -> dict[str, float]:
     return figures
 
 
-def run(quick: bool = False) -> dict[str, float]:
-    model = shipped()
+PARTS = ("accuracy", "false_alarms", "latency", "throughput")
+
+
+def run(
+    quick: bool = False,
+    model_file: Path | None = None,
+    metrics_file: Path | None = None,
+    parts: tuple[str, ...] = PARTS,
+) -> dict[str, float]:
+    """The figures of the shipped model, or of ``model_file`` with the thresholds and rule stored
+    in ``metrics_file`` (its validation calibration; the shipped rule if not given)."""
+    model = load(model_file) if model_file else shipped()
+    calibration = read_calibration(metrics_file) if metrics_file else None
+    steps = {
+        "accuracy": ("accuracy on the held-out test set", accuracy_figures),
+        "false_alarms": ("false alarms on background", false_alarm_figures),
+        "latency": ("latency", latency_figures),
+        "throughput": ("streams per core", throughput_figures),
+    }
     figures: dict[str, float] = {}
-    with err.status("accuracy on the held-out test set"):
-        figures.update(accuracy_figures(model, quick))
-    with err.status("false alarms on background"):
-        figures.update(false_alarm_figures(model, quick))
-    with err.status("latency"):
-        figures.update(latency_figures(model, quick))
-    with err.status("streams per core"):
-        figures.update(throughput_figures(model, quick))
+    for part in parts:
+        title, measure = steps[part]
+        with err.status(title):
+            figures.update(measure(model, quick, calibration))
     return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Bench a candidate model file (``smartseoul bench sound`` benches the shipped one)."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--model", type=Path, default=None, help="weights (.npz); default: the shipped")
+    parser.add_argument("--metrics", type=Path, default=None, help="metrics.json with its thresholds")
+    parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated, of {', '.join(PARTS)}")
+    parser.add_argument("--quick", action="store_true", help="synthetic signals only (smoke test)")
+    parser.add_argument("--json", action="store_true", help="one JSON object")
+    args = parser.parse_args(argv)
+    parts = tuple(p for p in args.only.split(",") if p)
+    unknown = [p for p in parts if p not in PARTS]
+    if unknown:
+        parser.error(f"unknown part(s) {unknown}; choose from {', '.join(PARTS)}")
+    figures = run(args.quick, args.model, args.metrics, parts)
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        for key, value in figures.items():
+            print(f"{key}: {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

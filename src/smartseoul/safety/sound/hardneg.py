@@ -10,8 +10,12 @@ A developer step after :mod:`.train` (needs scikit-learn and ``var/cache``)::
 
     OPENBLAS_NUM_THREADS=1 .venv/bin/python -m smartseoul.safety.sound.hardneg [--hours 1.5] [--out PATH]
 
-It writes a CANDIDATE model (default ``var/cache/sound/candidate_model.npz``); calibrate it
-(:mod:`.calibrate` ``--model``) and bench it before it replaces ``model/sound_model.npz``.
+It writes a CANDIDATE model (default ``var/cache/sound/candidate_model.npz``) and the mined
+windows' features next to it (``*.hard.npz``); calibrate it (:mod:`.calibrate` ``--model``) and
+bench it before it replaces ``model/sound_model.npz``. A further round mines with the candidate
+(``--model``, another ``--seed``) and keeps the earlier rounds' windows (``--with``), so the model
+learns what it still confuses without forgetting what it learnt; give every round its own ``--out``
+(the calibration caches its scores by the model file's name).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from smartseoul.safety.sound import dataset, train
 from smartseoul.safety.sound.calibrate import background_stream
 from smartseoul.safety.sound.detector import SATURATED_FRACTION
 from smartseoul.safety.sound.features import SAMPLE_RATE, WINDOW, clipped_fraction, window_features
-from smartseoul.safety.sound.model import DANGER_CLASSES, Model, shipped
+from smartseoul.safety.sound.model import DANGER_CLASSES, Model, load, shipped
 
 HOP = SAMPLE_RATE // 4
 GATE_DBFS = -55.0
@@ -66,17 +70,34 @@ def mine(model: Model, hours: float, seed: int, floor: float) -> tuple[np.ndarra
     return np.concatenate(kept), seen
 
 
+def hard_path(out: Path) -> Path:
+    """Where a round's mined windows are kept, so a later round can train on them again."""
+    return out.with_suffix(".hard.npz")
+
+
+def earlier_windows(path: Path) -> np.ndarray:
+    """An earlier round's mined feature rows (``x``)."""
+    with np.load(path) as data:
+        return np.asarray(data["x"])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hours", type=float, default=1.5)
     parser.add_argument("--seed", type=int, default=20261204)
     parser.add_argument("--floor", type=float, default=0.3, help="danger score that makes a window hard")
     parser.add_argument("--out", type=Path, default=Path("var/cache/sound/candidate_model.npz"))
+    parser.add_argument("--model", type=Path, default=None, help="mine with this model (default: shipped)")
+    parser.add_argument(
+        "--with", dest="earlier", type=Path, nargs="*", default=[], help="earlier rounds' *.hard.npz"
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    model = shipped()
-    hard, seen = mine(model, args.hours, args.seed, args.floor)
-    print(f"mined {len(hard)} hard negatives of {seen} windows in {time.perf_counter() - started:.0f} s")
+    model = load(args.model) if args.model else shipped()
+    mined, seen = mine(model, args.hours, args.seed, args.floor)
+    print(f"mined {len(mined)} hard negatives of {seen} windows in {time.perf_counter() - started:.0f} s")
+    np.savez_compressed(hard_path(args.out), x=mined)
+    hard = np.concatenate([mined, *(earlier_windows(path) for path in args.earlier)])
     arrays = train.cached_arrays([], Path("var/cache/debian"), 20261202, {"train": 1200})
     x, y, snr = arrays["train"]
     x = np.concatenate([x, hard.astype(x.dtype)])
@@ -88,18 +109,21 @@ def main(argv: list[str] | None = None) -> int:
     forest.save(args.out)
     thresholds = {name: train.DEFAULT_THRESHOLD for name in DANGER_CLASSES}
     report = {
+        "mined_with": str(args.model or "shipped"),
+        "earlier_rounds": [str(path) for path in args.earlier],
+        "mined": len(mined),
         "hard_negatives": len(hard),
         "stream_windows_seen": seen,
         "hours": args.hours,
         "seed": args.seed,
         "floor": args.floor,
         "val": train.evaluate(forest, *arrays["val"], thresholds),
-        "shipped_val": train.evaluate(model, *arrays["val"], thresholds),
+        "mined_with_val": train.evaluate(model, *arrays["val"], thresholds),
         "seconds": round(time.perf_counter() - started, 1),
     }
     args.out.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     print("candidate val F1", {n: v["f1"] for n, v in report["val"]["snr_5db_or_more"].items()})
-    print("shipped   val F1", {n: v["f1"] for n, v in report["shipped_val"]["snr_5db_or_more"].items()})
+    print("mined-with val F1", {n: v["f1"] for n, v in report["mined_with_val"]["snr_5db_or_more"].items()})
     return 0
 
 

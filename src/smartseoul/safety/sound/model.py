@@ -191,17 +191,22 @@ class Calibration:
 FALLBACK_THRESHOLD = 0.6  # a class the calibration does not name (or no metrics file at all)
 
 
-@lru_cache(maxsize=1)
-def shipped_calibration() -> Calibration:
-    """The thresholds and rule stored next to the shipped weights in ``model/metrics.json``."""
+def read_calibration(path: Path) -> Calibration:
+    """The thresholds and rule stored in a metrics file: the shipped one, or a candidate's (so a
+    candidate model can be benched with its own validation calibration before it ships)."""
     import json
 
-    path = model_path().parent / "metrics.json"
     stored = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     given = stored.get("thresholds") or {}
     thresholds = {name: float(given.get(name, FALLBACK_THRESHOLD)) for name in DANGER_CLASSES}
     confirm, of = (stored.get("confirm") or [2, 2])[:2]
     return Calibration(thresholds, int(confirm), max(int(of), int(confirm)))
+
+
+@lru_cache(maxsize=1)
+def shipped_calibration() -> Calibration:
+    """The thresholds and rule stored next to the shipped weights in ``model/metrics.json``."""
+    return read_calibration(model_path().parent / "metrics.json")
 
 
 @lru_cache(maxsize=1)

@@ -4,11 +4,20 @@ alarm budget where it costs the fewest missed events. The service's defaults fol
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 
 from smartseoul.core.settings import Settings
 from smartseoul.safety.sound.calibrate import GRID, choose, fires
-from smartseoul.safety.sound.model import CLASSES, DANGER_CLASSES, shipped_calibration
+from smartseoul.safety.sound.model import (
+    CLASSES,
+    DANGER_CLASSES,
+    FALLBACK_THRESHOLD,
+    read_calibration,
+    shipped_calibration,
+)
 from smartseoul.safety.sound.service import default_thresholds
 
 SCREAM = CLASSES.index("scream")
@@ -50,3 +59,16 @@ def test_the_service_default_is_the_calibration_unless_the_setting_is_given() ->
     assert default_thresholds(Settings()) == shipped_calibration().thresholds
     given = Settings(sound_threshold=0.75)
     assert default_thresholds(given) == {name: 0.75 for name in DANGER_CLASSES}
+
+
+def test_a_candidates_metrics_file_gives_its_own_thresholds_and_rule(tmp_path: Path) -> None:
+    # a candidate model is benched with the rule calibrated for it, not the shipped one
+    path = tmp_path / "candidate_metrics.json"
+    path.write_text(json.dumps({"thresholds": {"scream": 0.81}, "confirm": [3, 4]}), encoding="utf-8")
+    rule = read_calibration(path)
+    assert rule.thresholds["scream"] == 0.81
+    assert rule.thresholds["glass"] == FALLBACK_THRESHOLD  # a class it does not name
+    assert (rule.confirm, rule.of) == (3, 4)
+    missing = read_calibration(tmp_path / "absent.json")
+    assert missing.thresholds == {name: FALLBACK_THRESHOLD for name in DANGER_CLASSES}
+    assert (missing.confirm, missing.of) == (2, 2)
