@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from conftest import make_account
 from smartseoul.core import auth
 from smartseoul.tracking import consent, service
-from smartseoul.tracking.models import ProtectedPerson
+from smartseoul.tracking.models import Guardianship, ProtectedPerson
 
 TODAY = date(2026, 11, 25)
 
@@ -82,3 +83,30 @@ def test_withdrawal_stops_at_once_and_is_audited(db: Session) -> None:
     assert consent.has_valid_consent(db, adult)
     assert consent.withdraw(db, adult, actor="test") == 1
     assert not consent.has_valid_consent(db, adult)
+
+
+def test_many_persons_at_once_get_the_same_answer_as_one_by_one(db: Session) -> None:
+    """What the device listeners use every half minute for every watch they hear."""
+    own = _person(db, "intellectual_disability", date(1990, 1, 1))
+    consent.give(db, own, given_by="person", recorded_by="test")
+    withdrawn = _person(db, "intellectual_disability", date(1991, 2, 2))
+    consent.give(db, withdrawn, given_by="person", recorded_by="test")
+    consent.withdraw(db, withdrawn, actor="test")
+    young = _person(db, born=date(2019, 3, 1))
+    unlinked = _person(db, born=date(2016, 1, 10))
+    nobody = _person(db, born=date(2017, 7, 7))
+    parent = make_account(db, "parent.park", ["guardian"])
+    parent_user = auth.get_user(db, parent.username)
+    assert parent_user is not None
+    for child in (young, unlinked):
+        service.add_guardian(
+            db, child, parent_user.id, relation="father", actor="test", legal_representative=True
+        )
+    consent.give(
+        db, young, given_by="guardian", guardian_user_id=parent_user.id, recorded_by="t", written_record="f-1"
+    )
+    consent.give(db, unlinked, given_by="guardian", guardian_user_id=parent_user.id, recorded_by="t")
+    db.execute(delete(Guardianship).where(Guardianship.person_id == unlinked.id))  # no longer their guardian
+    persons = [own, withdrawn, young, unlinked, nobody]
+    one_by_one = {p.id for p in persons if consent.has_valid_consent(db, p, TODAY)}
+    assert consent.with_valid_consent(db, persons, TODAY) == one_by_one == {own.id, young.id}

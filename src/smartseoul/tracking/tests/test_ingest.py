@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from smartseoul.core.bootstrap import Platform
@@ -16,7 +16,7 @@ from smartseoul.core.db import utcnow
 from smartseoul.core.events import Event
 from smartseoul.tracking import consent, service
 from smartseoul.tracking.ingest import Ingestor
-from smartseoul.tracking.models import Alarm, LocationProvision, Position
+from smartseoul.tracking.models import Alarm, Device, LocationProvision, Position, ProtectedPerson
 from smartseoul.tracking.protocols import Fix, Message
 
 pytestmark = pytest.mark.anyio
@@ -204,3 +204,48 @@ async def test_retention_purges_old_positions_but_keeps_the_provision_records(pl
     assert await asyncio.to_thread(purge, platform, 10) == 1
     assert _count(platform, Position) == 1
     assert _count(platform, LocationProvision) == 1
+
+
+async def _settled(ingestor: Ingestor) -> None:
+    """Wait for the background re-read of stale devices, if one was started."""
+    task = ingestor._refresh_task
+    if task is not None:
+        await task
+
+
+async def test_a_consent_withdrawn_elsewhere_stops_storage_once_the_device_facts_are_read_again(
+    platform: Platform,
+) -> None:
+    person_id = _setup(platform, "861234560000011")
+    _setup(platform, "861234560000012")
+    ingestor = Ingestor(platform, cache_seconds=0.2)
+    for identifier in ("861234560000011", "861234560000012"):
+        assert await ingestor.accept(_message(identifier))
+    with platform.db.session() as session:  # another process (the guardian app) withdraws
+        person = session.get(ProtectedPerson, person_id)
+        assert person is not None
+        consent.withdraw(session, person, actor="guardian")
+    await asyncio.sleep(0.25)
+    await ingestor.accept(_message("861234560000011"))  # stale facts: stored, and a re-read starts
+    await _settled(ingestor)
+    await ingestor.accept(_message("861234560000011"))  # the re-read facts: no consent, not kept
+    await ingestor.accept(_message("861234560000012"))  # the other device still has its consent
+    with platform.db.session() as session:
+        per_device = dict(
+            session.execute(select(Position.device_id, func.count()).group_by(Position.device_id)).all()
+        )
+    assert sorted(per_device.values()) == [2, 2]
+
+
+async def test_a_device_removed_elsewhere_is_refused_after_the_re_read(platform: Platform) -> None:
+    _setup(platform, "861234560000013")
+    ingestor = Ingestor(platform, cache_seconds=0.2)
+    assert await ingestor.accept(_message("861234560000013"))
+    with platform.db.session() as session:
+        session.execute(
+            update(Device).where(Device.identifier == "861234560000013").values(identifier="retired-13")
+        )
+    await asyncio.sleep(0.25)
+    assert await ingestor.accept(_message("861234560000013"))  # stale facts, one last time
+    await _settled(ingestor)
+    assert await ingestor.accept(_message("861234560000013")) is False
