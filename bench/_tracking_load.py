@@ -269,7 +269,8 @@ class Plan:
 
 async def _token(client: httpx.AsyncClient, plan: Plan) -> str:
     form = {"username": plan.username, "password": plan.password, "otp": plan.otp()}
-    response = await client.post("/api/v1/auth/token", data=form)
+    # the server may still be compiling 50,000 zones: the login is not what is measured
+    response = await client.post("/api/v1/auth/token", data=form, timeout=60.0)
     if response.status_code != 200:
         raise LoadError(f"operator login answered {response.status_code}: {response.text[:300]}")
     return str(response.json()["access_token"])

@@ -371,8 +371,15 @@ class Ingestor:
         next frame is refused). A failure keeps the old facts and is retried on the next frame."""
         limit = time.monotonic() - self.cache_seconds
         stale = {key: info for key, info in self._devices.items() if info.fetched <= limit}
+        keys = list(stale)
+        fresh: dict[str, DeviceInfo] = {}
         try:
-            fresh = await asyncio.to_thread(self._load_devices, list(stale))
+            # a few hundred at a time: 10,000 in one transaction held SQLite's lock and the
+            # worker thread long enough to delay an SOS by seconds (``smartseoul bench tracking``)
+            for start in range(0, len(keys), consent.IN_CHUNK):
+                fresh.update(
+                    await asyncio.to_thread(self._load_devices, keys[start : start + consent.IN_CHUNK])
+                )
         except Exception:
             log.exception("could not re-read %d devices; their cached facts are kept", len(stale))
             return
