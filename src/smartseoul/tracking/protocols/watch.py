@@ -72,6 +72,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from smartseoul.tracking.protocols import Fix, FrameError, Kind, Message, Source
 
@@ -738,37 +739,22 @@ def _common_position(text: str) -> _Position | None:
         battery = None
     if steps_text:
         details["steps"] = int(steps_text)
-    status = int(status_text, 16) if status_text else 0
-    details["status"] = status_text
-    if status >> MOTION_BIT & 1:
-        details["motion"] = True
-    if status & 1:
-        details["low_battery"] = True
-    cells, wifi = _network(text[match.end() :].split(",") if more else [])
-    if cells:
-        details["cells"] = cells
-    if wifi:
-        details["wifi"] = wifi
-    valid = validity == "A"
-    point: tuple[float | None, float | None] = (lat, lon)
-    if lat == 0 and lon == 0:
-        point = (None, None)
-        valid = False
-    source: Source = "gps"
-    if not valid:
-        source = "wifi" if wifi else "cell" if cells else "none"
-    fix = Fix(
-        time=datetime(*day_part, hour, minute, second, tzinfo=UTC),
-        lat=point[0],
-        lon=point[1],
-        valid=valid,
-        source=source,
-        speed_kmh=speed,
-        course=course,
-        altitude_m=None if altitude_text is None else float(altitude_text),
-        satellites=int(satellites_text) if satellites_text else None,
+    return _assemble(
+        _Read(
+            datetime(*day_part, hour, minute, second, tzinfo=UTC),
+            validity == "A",
+            lat,
+            lon,
+            speed,
+            course,
+            None if altitude_text is None else float(altitude_text),
+            int(satellites_text) if satellites_text else None,
+            battery,
+        ),
+        status_text,
+        text[match.end() :].split(",") if more else [],
+        details,
     )
-    return fix, status, battery, details
 
 
 def _any_position(text: str) -> _Position:
@@ -803,37 +789,58 @@ def _any_position(text: str) -> _Position:
     status_text = values[15].strip()
     if status_text and not _HEXNUM.fullmatch(status_text):
         raise _BadField("status", status_text)
+    read = _Read(time, validity == "A", lat, lon, speed, course, altitude, satellites, battery)
+    return _assemble(read, status_text, values[16:], details)
+
+
+class _Read(NamedTuple):
+    """The fields both position readers get out of the text, before the common rules."""
+
+    time: datetime
+    valid: bool
+    lat: float
+    lon: float
+    speed: float | None
+    course: float | None
+    altitude: float | None
+    satellites: int | None
+    battery: int | None
+
+
+def _assemble(read: _Read, status_text: str, network: list[str], details: dict[str, object]) -> _Position:
+    """What both position readers do with the fields they read: the status bits, the network
+    around, and the watch's way of saying "no position at all" (0,0)."""
     status = int(status_text, 16) if status_text else 0
     details["status"] = status_text
     if status >> MOTION_BIT & 1:
         details["motion"] = True
     if status & 1:
         details["low_battery"] = True
-    cells, wifi = _network(values[16:])
+    cells, wifi = _network(network)
     if cells:
         details["cells"] = cells
     if wifi:
         details["wifi"] = wifi
-    valid = validity == "A"
-    point: tuple[float | None, float | None] = (lat, lon)
-    if lat == 0 and lon == 0:  # the watch's way of saying "no position at all"
+    valid = read.valid
+    point: tuple[float | None, float | None] = (read.lat, read.lon)
+    if read.lat == 0 and read.lon == 0:
         point = (None, None)
         valid = False
     source: Source = "gps"
     if not valid:
         source = "wifi" if wifi else "cell" if cells else "none"
     fix = Fix(
-        time=time,
+        time=read.time,
         lat=point[0],
         lon=point[1],
         valid=valid,
         source=source,
-        speed_kmh=speed,
-        course=course,
-        altitude_m=altitude,
-        satellites=satellites,
+        speed_kmh=read.speed,
+        course=read.course,
+        altitude_m=read.altitude,
+        satellites=read.satellites,
     )
-    return fix, status, battery, details
+    return fix, status, read.battery, details
 
 
 def _network(values: list[str]) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
