@@ -90,8 +90,15 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url``; SQLite files get their directory created and the house pragmas."""
+def _sqlite_begin_read(connection: Any) -> None:
+    """A read transaction: one snapshot, no write lock (in WAL mode readers never wait)."""
+    connection.exec_driver_sql("BEGIN DEFERRED")
+
+
+def make_engine(url: str, *, reads_only: bool = False, **kwargs: Any) -> Engine:
+    """An engine for ``url``; SQLite files get their directory created and the house pragmas.
+    ``reads_only``: SQLite transactions that do not take the write lock (for readers that must
+    not queue behind the writers; they must not write)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
@@ -103,7 +110,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         options.update(kwargs)
         engine = create_engine(url, **options)
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "begin", _sqlite_begin_read if reads_only else _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
 
@@ -130,6 +137,7 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self._reader: sessionmaker[Session] | None = None
 
     @property
     def dialect(self) -> str:
@@ -148,5 +156,27 @@ class Database:
         finally:
             session.close()
 
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for reads only, rolled back at the end. On a SQLite file it does not take the
+        write lock, so a background read never makes a writer (an SOS being stored) wait behind
+        it; elsewhere it is an ordinary session."""
+        if self._reader is None:
+            database = make_url(self.url).database or ""
+            if self.dialect != "sqlite" or database in ("", ":memory:"):
+                self._reader = self.sessionmaker  # one in-memory database: share its connection
+            else:
+                self._reader = sessionmaker(make_engine(self.url, reads_only=True), expire_on_commit=False)
+        session = self._reader()
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._reader is not None and self._reader is not self.sessionmaker:
+            bind = self._reader.kw.get("bind")
+            if isinstance(bind, Engine):
+                bind.dispose()

@@ -322,7 +322,7 @@ class Ingestor:
         """The facts of the registered ones among ``identifiers``, in one transaction and a few
         queries per 500 devices (unregistered ones are absent)."""
         loaded: dict[str, DeviceInfo] = {}
-        with self.platform.db.session() as session:
+        with self.platform.db.reading() as session:
             devices: list[Device] = []
             for start in range(0, len(identifiers), consent.IN_CHUNK):
                 chunk = identifiers[start : start + consent.IN_CHUNK]

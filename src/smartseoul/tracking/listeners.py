@@ -51,7 +51,10 @@ def log_frame_error(error: FrameError, client: str) -> None:
 
 Submit = Callable[[Message, str], Awaitable[tuple[bool, Commit | None]]]
 Answer = tuple[list[Commit], bytes]  # one read's commits, and the replies they hold back
-READS_IN_FLIGHT = 8  # reads of one connection taken in while their answers wait for commits
+# Reads of one connection taken in while their answers wait for commits (at most 4 KiB each). At
+# saturation a commit can take seconds; with 8, a watch's ninth SOS frame waited for the first
+# one's position to be stored before it was even read (found by ``smartseoul bench tracking``).
+READS_IN_FLIGHT = 64
 
 
 async def handle_stream(
