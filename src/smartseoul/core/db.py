@@ -158,9 +158,10 @@ class Database:
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
-        """A session for reads only, rolled back at the end. On a SQLite file it does not take the
-        write lock, so a background read never makes a writer (an SOS being stored) wait behind
-        it; elsewhere it is an ordinary session."""
+        """A session for reads only, closed (its transaction rolled back, its objects kept as read)
+        at the end. On a SQLite file it does not take the write lock, so a long background read
+        (coverage of 30,000 cameras, 50,000 zones compiled) never makes a writer (an SOS being
+        stored) wait behind it or fail after the busy timeout; elsewhere it is an ordinary session."""
         if self._reader is None:
             database = make_url(self.url).database or ""
             if self.dialect != "sqlite" or database in ("", ":memory:"):
@@ -171,7 +172,6 @@ class Database:
         try:
             yield session
         finally:
-            session.rollback()
             session.close()
 
     def dispose(self) -> None:

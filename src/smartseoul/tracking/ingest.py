@@ -668,7 +668,7 @@ class Ingestor:
     # ------------------------------------------------------------ safe zones
 
     def _load_zones(self) -> zones.ZoneIndex:
-        with self.platform.db.session() as session:
+        with self.platform.db.reading() as session:
             current = self._zones
             if current is not None and zones.signature(session) == current.signature:
                 return current
@@ -682,7 +682,7 @@ class Ingestor:
             await asyncio.to_thread(self._preload_zone_states)
 
     def _preload_zone_states(self) -> None:
-        with self.platform.db.session() as session:
+        with self.platform.db.reading() as session:
             self._zone_states.preload(session)
 
     async def zone_index(self) -> zones.ZoneIndex:

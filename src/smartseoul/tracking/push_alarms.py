@@ -46,7 +46,7 @@ def alarm_message(
 
 def targets_for(platform: Platform, person_id: int) -> tuple[str, dict[str, list[push.PushTarget]]]:
     """The person's name and the guardian phones to tell, grouped by their language."""
-    with platform.db.session() as session:
+    with platform.db.reading() as session:
         person = session.get(ProtectedPerson, person_id)
         if person is None:
             return "", {}

@@ -36,7 +36,7 @@ class WifiCollector(Collector):
         yield from self._families
 
     def _measure(self) -> list[GaugeMetricFamily]:
-        with self.platform.db.session() as session:
+        with self.platform.db.reading() as session:
             city, districts = service.coverage(session)
             health = service.health_counts(session)
         ratio = GaugeMetricFamily(

@@ -32,7 +32,7 @@ async def _on_startup(platform: Platform) -> None:
     from smartseoul.safety.alerts.service import city_index
 
     def load_index() -> CityIndex:
-        with platform.db.session() as session:
+        with platform.db.reading() as session:
             return city_index(session)
 
     index = await asyncio.to_thread(load_index)

@@ -33,7 +33,7 @@ def _warm_coverage(platform: Platform) -> None:
     from smartseoul.safety.cctv.coverage import coverage_for
 
     try:
-        with platform.db.session() as session:
+        with platform.db.reading() as session:
             coverage_for(session)
     except Exception as error:  # a warm-up only: the page computes it on demand otherwise
         log.warning("coverage warm-up skipped: %s", error)

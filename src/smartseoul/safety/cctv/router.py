@@ -203,7 +203,7 @@ async def coverage_figures(
 
 async def _coverage(platform: Platform) -> coverage.Coverage:
     def compute() -> coverage.Coverage:
-        with platform.db.session() as session:
+        with platform.db.reading() as session:
             return coverage.coverage_for(session)
 
     return await asyncio.to_thread(compute)
