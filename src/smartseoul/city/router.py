@@ -37,7 +37,7 @@ def warm(platform: Platform) -> None:
 def _cached(platform: Platform, key: str, render: Any) -> tuple[bytes, str]:
     responses: dict[str, tuple[bytes, str]] = platform.cache.setdefault(RESPONSES_KEY, {})
     if key not in responses:
-        with platform.db.session() as session:
+        with platform.db.reading() as session:
             body = json.dumps(render(session), ensure_ascii=False, separators=(",", ":")).encode()
         responses[key] = (body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
     return responses[key]

@@ -19,7 +19,7 @@ from shapely import STRtree
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from smartseoul.city.models import District, Neighbourhood, PoliceStation, School
 from smartseoul.core.geo import area_km2, from_geojson
@@ -265,7 +265,9 @@ def district_summary(district: District) -> dict[str, Any]:
 
 
 def list_districts(session: Session) -> list[dict[str, Any]]:
-    return [district_summary(d) for d in session.scalars(select(District).order_by(District.code))]
+    """The districts' figures, without reading their shapes (a megabyte of GeoJSON to parse)."""
+    query = select(District).options(defer(District.geometry)).order_by(District.code)
+    return [district_summary(d) for d in session.scalars(query)]
 
 
 def get_district(session: Session, code: str) -> District:
