@@ -43,7 +43,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
-from itertools import chain
+from itertools import chain, islice
 from time import monotonic
 from typing import Any, NamedTuple, cast
 from zoneinfo import ZoneInfo
@@ -607,10 +607,14 @@ class ZoneStates:
     transaction as the batch that changed it; one where only the times of the last fixes moved
     is written at the next checkpoint (``checkpoint_s``; 0 writes everything every time). Rows
     are read once per process and written with executemany, not one ORM object per row: at
-    50,000 zones that was three quarters of the ingest's time.
+    50,000 zones that was three quarters of the ingest's time. A checkpoint is spread over the
+    next batches, ``checkpoint_rows`` at a time: written at once, 50,000 rows held SQLite's write
+    lock for most of a second, and an SOS being stored waited behind it (``bench tracking``).
     """
 
     checkpoint_s: float = 0.0
+    checkpoint_rows: int = 2_000
+    checkpointing: bool = False  # a checkpoint is under way: soft states go out with each batch
     tracked: dict[StateKey, Tracked] = field(default_factory=dict)
     known: set[StateKey] = field(default_factory=set)  # looked up in the database
     stored: set[StateKey] = field(default_factory=set)  # has a row
@@ -661,14 +665,7 @@ class ZoneStates:
 
     def save(self, session: Session, *, force: bool = False) -> int:
         """Write what is due in the caller's transaction; returns the number of rows written."""
-        due = set(self.durable)
-        if force or monotonic() - self.last_checkpoint >= self.checkpoint_s:
-            due |= self.soft
-            self.soft.clear()
-            self.last_checkpoint = monotonic()
-        else:
-            self.soft -= due
-        self.durable.clear()
+        due = self.due(force=force)
         if not due:
             return 0
         ordered = sorted(due)  # one order for every writer: no deadlock between two flushes
@@ -687,6 +684,31 @@ class ZoneStates:
             session.execute(insert(STATE_TABLE).values(row), inserts)
             self.stored.update(k for k in ordered if k not in self.stored)
         return len(ordered)
+
+    def due(self, *, force: bool = False) -> set[StateKey]:
+        """The states to write with this batch (taken off the lists): every durable change, and
+        while a checkpoint is under way the next ``checkpoint_rows`` soft ones."""
+        due = set(self.durable)
+        self.soft -= due
+        self.durable.clear()
+        if force or self.checkpoint_s == 0:
+            due |= self._take_soft(len(self.soft))
+        elif self.checkpointing or monotonic() - self.last_checkpoint >= self.checkpoint_s:
+            self.checkpointing = True
+            due |= self._take_soft(self.checkpoint_rows)
+        return due
+
+    def _take_soft(self, limit: int) -> set[StateKey]:
+        """Up to ``limit`` soft states to write now; the checkpoint ends when none is left."""
+        if len(self.soft) <= limit:
+            taken, self.soft = self.soft, set()
+        else:
+            taken = set(islice(self.soft, limit))
+            self.soft -= taken
+        if not self.soft:
+            self.checkpointing = False
+            self.last_checkpoint = monotonic()
+        return taken
 
 
 def evaluate(

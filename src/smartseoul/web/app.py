@@ -48,7 +48,7 @@ def create_app(platform: Platform, *, simulate: bool = False, server: bool = Fal
         hub = StreamHub(platform.bus)
         await hub.start()
         app.state.stream_hub = hub
-        freezing = asyncio.create_task(heap.freeze_after(platform.warmups)) if server else None
+        freezing = asyncio.create_task(heap.manage(platform.warmups)) if server else None
         simulator_task: asyncio.Task[int] | None = None
         if simulate:
             from smartseoul.core.simulate import Simulator

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import weakref
 from collections.abc import Iterator
 
 import pytest
@@ -46,3 +47,33 @@ def test_the_server_collects_the_young_generation_less_often() -> None:
         assert gc.get_threshold()[0] > before[0]
     finally:
         gc.set_threshold(*before)
+
+
+class _Cycle:
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_cyclic_garbage_frozen_while_alive_is_freed_at_the_hourly_thaw() -> None:
+    """A closed connection's objects refer to each other: frozen while it was open, they would
+    never be freed without the thaw (the server's memory would grow with every reconnection)."""
+    connection = _Cycle()
+    alive = weakref.ref(connection)
+    heap.freeze()
+    del connection
+    gc.collect()
+    assert alive() is not None  # frozen: out of the collector's reach
+    heap.refreeze(thaw=False)
+    assert alive() is not None
+    heap.refreeze(thaw=True)
+    assert alive() is None
+
+
+async def test_what_the_server_builds_after_start_up_is_frozen_too() -> None:
+    heap.freeze()
+    before = gc.get_freeze_count()
+    connections = [_Cycle() for _ in range(1000)]  # watches connecting after start-up
+    keeping = asyncio.create_task(heap.keep_frozen(refreeze_s=0.01, thaw_s=3600))
+    await asyncio.sleep(0.2)
+    keeping.cancel()
+    assert gc.get_freeze_count() >= before + len(connections)

@@ -697,3 +697,24 @@ def test_the_zone_add_command(tmp_path: Any) -> None:
             "09:00",
         )
     platform.db.dispose()
+
+
+def test_a_checkpoint_is_spread_over_the_next_batches_but_a_change_of_side_is_not() -> None:
+    """50,000 soft states written in one transaction held SQLite's write lock for most of a
+    second, and an SOS waited behind it: a due checkpoint goes out a slice per batch, while a
+    change of side (durable) still goes out with its own batch, whole."""
+    states = zones.ZoneStates(checkpoint_s=30.0, checkpoint_rows=2)
+    states.soft = {(1, 1), (2, 1), (3, 1), (4, 1), (5, 1)}
+    assert states.due() == set()  # the checkpoint is not due yet: nothing soft goes out
+    states.last_checkpoint -= 31
+    states.durable = {(9, 9), (8, 8), (7, 7)}
+    first = states.due()
+    assert {(9, 9), (8, 8), (7, 7)} <= first  # every durable change, whatever the slice size
+    assert len(first) == 5  # and two soft ones
+    second, third = states.due(), states.due()
+    assert (len(second), len(third)) == (2, 1)
+    assert first | second | third == {(9, 9), (8, 8), (7, 7), (1, 1), (2, 1), (3, 1), (4, 1), (5, 1)}
+    assert states.checkpointing is False  # done: the next one is due in 30 s
+    states.soft = {(1, 1)}
+    assert states.due() == set()
+    assert states.due(force=True) == {(1, 1)}  # shutdown writes everything at once
