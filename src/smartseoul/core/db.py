@@ -97,18 +97,22 @@ def _sqlite_begin_read(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN DEFERRED")
 
 
+def _in_memory(database: str | None) -> bool:
+    """A SQLite URL's database part that names no file: one database per process, in memory."""
+    return (database or "") in ("", ":memory:")
+
+
 def make_engine(url: str, *, reads_only: bool = False, **kwargs: Any) -> Engine:
     """An engine for ``url``; SQLite files get their directory created and the house pragmas.
     ``reads_only``: SQLite transactions that do not take the write lock (for readers that must
     not queue behind the writers; they must not write)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        database = parsed.database or ""
         options: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
-        if database in ("", ":memory:"):
+        if _in_memory(parsed.database):
             options["poolclass"] = StaticPool
         else:
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            Path(parsed.database or "").parent.mkdir(parents=True, exist_ok=True)
         options.update(kwargs)
         engine = create_engine(url, **options)
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -139,6 +143,7 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self._read_engine: Engine | None = None  # SQLite files only: transactions without the write lock
         self._reader: sessionmaker[Session] | None = None
 
     @property
@@ -165,11 +170,11 @@ class Database:
         (coverage of 30,000 cameras, 50,000 zones compiled) never makes a writer (an SOS being
         stored) wait behind it or fail after the busy timeout; elsewhere it is an ordinary session."""
         if self._reader is None:
-            database = make_url(self.url).database or ""
-            if self.dialect != "sqlite" or database in ("", ":memory:"):
+            if self.dialect != "sqlite" or _in_memory(make_url(self.url).database):
                 self._reader = self.sessionmaker  # one in-memory database: share its connection
             else:
-                self._reader = sessionmaker(make_engine(self.url, reads_only=True), expire_on_commit=False)
+                self._read_engine = make_engine(self.url, reads_only=True)
+                self._reader = sessionmaker(self._read_engine, expire_on_commit=False)
         session = self._reader()
         try:
             yield session
@@ -178,7 +183,5 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
-        if self._reader is not None and self._reader is not self.sessionmaker:
-            bind = self._reader.kw.get("bind")
-            if isinstance(bind, Engine):
-                bind.dispose()
+        if self._read_engine is not None:
+            self._read_engine.dispose()
